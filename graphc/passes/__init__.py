@@ -1,0 +1,1 @@
+"""Graph -> graph transformations: autodiff and the optimisation pipelines."""

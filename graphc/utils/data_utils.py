@@ -1,0 +1,439 @@
+"""Downloading and caching files, and the ``Sequence`` base class (Keras 2's ``data_utils``).
+
+``get_file`` keeps files in ``<graphc home>/<cache_subdir>/`` (``~/.graphc/datasets`` by
+default). A cached file whose hash matches is used without touching the network. A download
+goes to ``<path>.part`` and is renamed into place only once it is complete and its hash is
+right, so the final path never holds a partial or corrupt file. If a download is interrupted,
+the ``.part`` file is kept and the next call resumes it with an HTTP ``Range`` request.
+
+Example:
+    >>> path = get_file('mnist.npz',  # doctest: +SKIP
+    ...                 origin='https://storage.googleapis.com/tensorflow/'
+    ...                        'tf-keras-datasets/mnist.npz')
+"""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import re
+import shutil
+import sys
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+import zipfile
+
+from graphc import config
+from graphc.utils.generic_utils import Progbar
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: no cross-process lock
+    fcntl = None
+
+# Seconds a socket may stay silent before a download is abandoned (and later resumed).
+SOCKET_TIMEOUT = 60.0
+_CHUNK = 1 << 16
+_HASH_ALGORITHMS = ('auto', 'sha256', 'md5')
+_ARCHIVE_FORMATS = ('auto', 'tar', 'zip')
+
+
+class DownloadError(OSError):
+    """A file could not be downloaded (network, HTTP or interrupted transfer)."""
+
+
+class ChecksumError(ValueError):
+    """A downloaded file's hash is not the expected one."""
+
+
+# --------------------------------------------------------------------------------------------
+# Hashes
+# --------------------------------------------------------------------------------------------
+
+def _resolve_algorithm(algorithm, file_hash=None):
+    if algorithm not in _HASH_ALGORITHMS:
+        raise ValueError(
+            f"hash_algorithm must be one of {', '.join(_HASH_ALGORITHMS)}; got {algorithm!r}")
+    if algorithm == 'auto':
+        # A 64-digit hash is sha256, a 32-digit one md5; with no hash to compare, sha256.
+        return 'md5' if file_hash is not None and len(file_hash) == 32 else 'sha256'
+    return algorithm
+
+
+def _hash_file(fpath, algorithm='sha256', chunk_size=65535):
+    """The hex digest of a file.
+
+    Args:
+        fpath: path of the file.
+        algorithm: 'sha256', 'md5' or 'auto' (sha256).
+        chunk_size: bytes read at a time.
+
+    Returns:
+        The hex digest string.
+
+    Example:
+        >>> _hash_file(__file__, 'md5')  # doctest: +SKIP
+        '0f3c...'
+    """
+    algorithm = _resolve_algorithm(algorithm)
+    hasher = hashlib.sha256() if algorithm == 'sha256' else hashlib.md5()
+    with open(fpath, 'rb') as f:
+        for chunk in iter(lambda: f.read(chunk_size), b''):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def validate_file(fpath, file_hash, algorithm='auto', chunk_size=65535):
+    """Whether a file's hash equals ``file_hash``.
+
+    Args:
+        fpath: path of the file.
+        file_hash: the expected sha256 or md5 hex digest.
+        algorithm: 'sha256', 'md5', or 'auto' (chosen from the length of ``file_hash``).
+        chunk_size: bytes read at a time.
+
+    Returns:
+        bool.
+
+    Example:
+        >>> validate_file('mnist.npz', '731c5ac6...')  # doctest: +SKIP
+        False
+    """
+    algorithm = _resolve_algorithm(algorithm, file_hash)
+    return _hash_file(fpath, algorithm, chunk_size) == str(file_hash).lower()
+
+
+# --------------------------------------------------------------------------------------------
+# Archives
+# --------------------------------------------------------------------------------------------
+
+def _replace_path(src, dest):
+    if os.path.isdir(dest) and not os.path.islink(dest):
+        shutil.rmtree(dest)
+    elif os.path.lexists(dest):
+        os.unlink(dest)
+    os.replace(src, dest)
+
+
+def _extract_archive(file_path, path='.', archive_format='auto'):
+    """Extract a tar (plain, gz, bz2, xz) or zip archive into ``path``.
+
+    The archive is unpacked into a temporary folder inside ``path`` and each top-level entry
+    is then moved into place, so an interrupted extraction leaves nothing half-written.
+    Members that would land outside ``path`` (absolute names, ``..``, links out) are refused.
+
+    Args:
+        file_path: the archive.
+        path: the destination folder.
+        archive_format: 'auto' (tar, then zip), 'tar', 'zip', a list of those, or None.
+
+    Returns:
+        True if the file was an archive of one of the formats and was extracted, else False.
+    """
+    if archive_format is None:
+        return False
+    formats = list(_ARCHIVE_FORMATS[1:]) if archive_format == 'auto' else archive_format
+    if isinstance(formats, str):
+        formats = [formats]
+    for fmt in formats:
+        if fmt not in _ARCHIVE_FORMATS[1:]:
+            raise ValueError(
+                f"archive_format must be 'auto', 'tar', 'zip' or None; got {archive_format!r}")
+    for fmt in formats:
+        if fmt == 'tar' and tarfile.is_tarfile(file_path):
+            opener = tarfile.open
+        elif fmt == 'zip' and zipfile.is_zipfile(file_path):
+            opener = zipfile.ZipFile
+        else:
+            continue
+        os.makedirs(path, exist_ok=True)
+        tmp = tempfile.mkdtemp(dir=path, prefix='.tmp-extract-')
+        try:
+            with opener(file_path) as archive:
+                if fmt == 'tar':
+                    archive.extractall(tmp, filter='data')
+                else:
+                    archive.extractall(tmp)  # zipfile drops absolute and '..' parts itself
+            for entry in os.listdir(tmp):
+                _replace_path(os.path.join(tmp, entry), os.path.join(path, entry))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return True
+    return False
+
+
+# --------------------------------------------------------------------------------------------
+# Download
+# --------------------------------------------------------------------------------------------
+
+class _FileLock:
+    """An exclusive advisory lock (flock) on ``path`` so that two processes fetching the same
+    file do not write the same ``.part`` at once. A no-op where fcntl is missing."""
+
+    def __init__(self, path):
+        self.path = path
+        self._fd = None
+
+    def __enter__(self):
+        if fcntl is not None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _offline_hint(fpath):
+    return (f"If this machine cannot reach it, download the file elsewhere and place it at "
+            f"{fpath} by hand; it will then be used from there.")
+
+
+def _open_url(origin, fpath, offset):
+    headers = {'User-Agent': 'graphc-get-file'}
+    if offset:
+        headers['Range'] = f'bytes={offset}-'
+    request = urllib.request.Request(origin, headers=headers)
+    try:
+        return urllib.request.urlopen(request, timeout=SOCKET_TIMEOUT)
+    except urllib.error.HTTPError as e:
+        if e.code == 416 and offset:
+            e.close()
+            return None  # the partial file does not fit the server's file: start over
+        raise DownloadError(
+            f"URL fetch failure on {origin}: HTTP {e.code} {e.reason} (the file was to be "
+            f"saved at {fpath}). {_offline_hint(fpath)}") from None
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as e:
+        reason = getattr(e, 'reason', e)
+        raise DownloadError(
+            f"Could not download {origin}: {reason} (the file was to be saved at {fpath}). "
+            f"{_offline_hint(fpath)}") from None
+
+
+def _content_range_start(response):
+    match = re.match(r'bytes\s+(\d+)-(\d+)/(\d+|\*)', response.headers.get('Content-Range', ''))
+    if not match:
+        return None, None
+    total = None if match.group(3) == '*' else int(match.group(3))
+    return int(match.group(1)), total
+
+
+def _download(origin, fpath, part, verbose=1):
+    """Fetch ``origin`` into ``part``, resuming a partial ``part`` with a Range request.
+
+    Returns True if an earlier partial file was resumed. On any failure the ``part`` file is
+    kept (for the next call to resume) and DownloadError is raised.
+    """
+    offset = os.path.getsize(part) if os.path.exists(part) else 0
+    response = _open_url(origin, fpath, offset)
+    if response is None:
+        os.unlink(part)
+        offset = 0
+        response = _open_url(origin, fpath, 0)
+    with response:
+        status = getattr(response, 'status', None)
+        length = response.headers.get('Content-Length')
+        length = int(length) if length and length.isdigit() else None
+        resumed = False
+        if offset and status == 206:
+            start, total = _content_range_start(response)
+            if start != offset:
+                # The server sent some other range: discard and fetch the whole file.
+                response.close()
+                os.unlink(part)
+                return _download(origin, fpath, part, verbose)
+            resumed = True
+            if total is None and length is not None:
+                total = offset + length
+        else:
+            offset = 0
+            total = length
+        if verbose:
+            note = f' (resuming at byte {offset})' if resumed else ''
+            print(f'Downloading data from {origin}{note}')
+        progbar = Progbar(total, verbose=1, unit_name='chunk') if verbose else None
+        received = offset
+        try:
+            with open(part, 'ab' if resumed else 'wb') as f:
+                while True:
+                    chunk = response.read(_CHUNK)
+                    if not chunk:
+                        break
+                    f.write(chunk)
+                    received += len(chunk)
+                    if progbar is not None:
+                        progbar.update(received)
+                f.flush()
+                os.fsync(f.fileno())
+        except (OSError, http.client.HTTPException) as e:
+            raise DownloadError(
+                f"Download of {origin} was interrupted after {received} bytes ({e}). The "
+                f"partial file is kept at {part}; calling again resumes it.") from None
+        if progbar is not None and (total is None or received < total):
+            progbar.update(received, finalize=True)
+        if total is not None and received != total:
+            raise DownloadError(
+                f"Download of {origin} ended after {received} of {total} bytes. The partial "
+                f"file is kept at {part}; calling again resumes it.")
+    return resumed
+
+
+def _fetch(origin, fpath, file_hash, algorithm, verbose=1):
+    """Download ``origin`` to ``fpath`` through ``fpath.part``, checking the hash before the
+    atomic rename. A resumed download whose hash is wrong is retried once from scratch."""
+    part = fpath + '.part'
+    for attempt in range(2):
+        resumed = _download(origin, fpath, part, verbose)
+        if file_hash is None:
+            break
+        actual = _hash_file(part, algorithm)
+        if actual == str(file_hash).lower():
+            break
+        os.unlink(part)
+        if resumed and attempt == 0:
+            continue  # the earlier partial file may not belong to this file
+        raise ChecksumError(
+            f"The file downloaded from {origin} for {fpath} is corrupt or not the expected "
+            f"file: its {algorithm} hash is {actual}, expected {file_hash}. It was not saved.")
+    os.replace(part, fpath)
+
+
+def get_file(fname, origin, untar=False, md5_hash=None, file_hash=None,
+             cache_subdir='datasets', hash_algorithm='auto', extract=False,
+             archive_format='auto', cache_dir=None):
+    """Download a file from a URL unless it is already in the cache, and return its path.
+
+    The file is kept at ``<cache_dir>/<cache_subdir>/<fname>`` (``cache_dir`` defaults to the
+    graphc home, ``~/.graphc`` or ``$GRAPHC_HOME``; an absolute ``fname`` is used as is). A
+    cached file is used when no hash is given or its hash matches; otherwise it is
+    downloaded again. Downloads are resumed, checked and renamed into place atomically.
+
+    Args:
+        fname: the file name in the cache (for ``untar=True``, the name of the extracted
+            folder; the archive is kept as ``fname + '.tar.gz'``).
+        origin: the URL of the file.
+        untar: deprecated in Keras 2 in favour of ``extract``; extract the tar archive into
+            the cache folder and return the folder ``fname``.
+        md5_hash: deprecated, the md5 of the file (use ``file_hash``).
+        file_hash: the expected sha256 or md5 hex digest of the file, or None.
+        cache_subdir: the folder under ``cache_dir`` (may be absolute).
+        hash_algorithm: 'auto', 'sha256' or 'md5'; 'auto' decides from the hash's length.
+        extract: extract the file as an archive (tar.gz, tar, zip) into the cache folder.
+        archive_format: 'auto', 'tar', 'zip' or None, for ``extract``.
+        cache_dir: the base folder instead of the graphc home.
+
+    Returns:
+        The path of the downloaded file (of the extracted folder with ``untar``).
+
+    Raises:
+        DownloadError: the URL cannot be reached or the transfer failed; the message names
+            the URL and the cache path where the file can be placed by hand.
+        ChecksumError: the downloaded file's hash is not ``file_hash``.
+
+    Example:
+        >>> path = get_file('boston_housing.npz',  # doctest: +SKIP
+        ...     origin='https://storage.googleapis.com/tensorflow/tf-keras-datasets/'
+        ...            'boston_housing.npz',
+        ...     file_hash='f553886a1f8d56431e820c5b82552d9d95cfcb96d1e678153f8839538947dff5')
+    """
+    if md5_hash is not None and file_hash is None:
+        file_hash = md5_hash
+        hash_algorithm = 'md5'
+    if file_hash is not None:
+        algorithm = _resolve_algorithm(hash_algorithm, file_hash)
+        file_hash = str(file_hash).lower()
+    else:
+        _resolve_algorithm(hash_algorithm)
+        algorithm = None
+    if archive_format not in (None, *_ARCHIVE_FORMATS) and not isinstance(archive_format, list):
+        raise ValueError(
+            f"archive_format must be 'auto', 'tar', 'zip' or None; got {archive_format!r}")
+
+    base = os.path.expanduser(cache_dir) if cache_dir is not None else config.home()
+    try:
+        os.makedirs(base, exist_ok=True)
+        writable = os.access(base, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:  # as Keras 2: fall back to a folder in the temp dir
+        base = os.path.join(tempfile.gettempdir(), '.graphc')
+    datadir = os.path.join(base, cache_subdir)
+    os.makedirs(datadir, exist_ok=True)
+
+    if untar:
+        untar_fpath = os.path.join(datadir, fname)
+        fpath = untar_fpath + '.tar.gz'
+    else:
+        fpath = os.path.join(datadir, fname)
+
+    downloaded = False
+    with _FileLock(fpath + '.lock'):
+        download = not os.path.exists(fpath)
+        if not download and file_hash is not None:
+            actual = _hash_file(fpath, algorithm)
+            if actual != file_hash:
+                print(f"A local file was found at {fpath}, but it seems to be incomplete or "
+                      f"outdated because its {algorithm} hash ({actual}) does not match the "
+                      f"original value of {file_hash}, so the data will be downloaded again.")
+                download = True
+        if download:
+            _fetch(origin, fpath, file_hash, algorithm)
+            downloaded = True
+
+        if untar:
+            if downloaded or not os.path.exists(untar_fpath):
+                if not _extract_archive(fpath, datadir, archive_format='tar'):
+                    raise ValueError(f"{fpath} (from {origin}) is not a tar archive")
+            return untar_fpath
+        if extract:
+            if not _extract_archive(fpath, datadir, archive_format):
+                raise ValueError(
+                    f"{fpath} (from {origin}) is not an archive of format {archive_format!r}")
+    return fpath
+
+
+# --------------------------------------------------------------------------------------------
+# Sequence
+# --------------------------------------------------------------------------------------------
+
+class Sequence:
+    """Base class for a dataset that yields one batch per index (``keras.utils.Sequence``).
+
+    Subclasses implement ``__getitem__(index)`` (the batch ``index``, as ``(x, y)`` or
+    ``(x, y, sample_weight)``) and ``__len__()`` (the number of batches per epoch), and may
+    override ``on_epoch_end()``. Unlike a generator, a Sequence can be read in any order,
+    which makes shuffling and parallel loading safe.
+
+    Example:
+        >>> class Batches(Sequence):
+        ...     def __init__(self, x, batch_size):
+        ...         self.x, self.batch_size = x, batch_size
+        ...     def __len__(self):
+        ...         return -(-len(self.x) // self.batch_size)
+        ...     def __getitem__(self, i):
+        ...         return self.x[i * self.batch_size:(i + 1) * self.batch_size]
+        >>> [list(b) for b in Batches([1, 2, 3], 2)]
+        [[1, 2], [3]]
+    """
+
+    use_sequence_api = True
+
+    def __getitem__(self, index):
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement __getitem__(index) to return batch `index`")
+
+    def __len__(self):
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement __len__() to return the number of batches")
+
+    def on_epoch_end(self):
+        """Called at the end of every epoch (e.g. to reshuffle); does nothing by default."""
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
