@@ -41,6 +41,18 @@ def name_scope(name: str):
         stack.pop()
 
 
+@contextlib.contextmanager
+def provenance_of(node):
+    """Nodes built inside carry ``node``'s scope and source line (used by rewrites, so a
+    replacement still names the user's layer and line)."""
+    old = getattr(_scope, "override", None)
+    _scope.override = (node.scope, node.src)
+    try:
+        yield
+    finally:
+        _scope.override = old
+
+
 def current_scope() -> str:
     stack = getattr(_scope, "stack", None)
     return "/".join(stack) if stack else ""
@@ -67,6 +79,9 @@ class Node:
         self.op = op
         self.inputs = tuple(inputs)
         self.attrs = dict(attrs)
+        override = getattr(_scope, "override", None)
+        if override is not None and scope is None and src is None:
+            scope, src = override
         self.scope = current_scope() if scope is None else scope
         self.src = user_location() if src is None else src
         self.outputs = tuple(Value(t, self, i) for i, t in enumerate(out_types))

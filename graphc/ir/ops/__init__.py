@@ -144,7 +144,7 @@ def as_value(x, like: Value | None = None) -> Value:
 from . import core  # noqa: E402,F401
 import importlib as _importlib  # noqa: E402
 
-for _family in ("elementwise", "reduce", "linalg", "shape", "nn", "random", "control"):
+for _family in ("elementwise", "reduce", "linalg", "shape", "nn", "random", "control", "fused"):
     try:
         _importlib.import_module(f"{__name__}.{_family}")
     except ModuleNotFoundError as _e:  # a family not written yet
