@@ -256,7 +256,7 @@ def _download(origin, fpath, part, verbose=1):
         if verbose:
             note = f' (resuming at byte {offset})' if resumed else ''
             print(f'Downloading data from {origin}{note}')
-        progbar = Progbar(total, verbose=1, unit_name='chunk') if verbose else None
+        progbar = Progbar(total, verbose=1, unit_name='byte') if verbose else None
         received = offset
         try:
             with open(part, 'ab' if resumed else 'wb') as f:
@@ -372,17 +372,26 @@ def get_file(fname, origin, untar=False, md5_hash=None, file_hash=None,
         fpath = os.path.join(datadir, fname)
 
     downloaded = False
-    with _FileLock(fpath + '.lock'):
+    lock = os.path.join(os.path.dirname(fpath), '.' + os.path.basename(fpath) + '.lock')
+    with _FileLock(lock):
         download = not os.path.exists(fpath)
+        stale = None
         if not download and file_hash is not None:
             actual = _hash_file(fpath, algorithm)
             if actual != file_hash:
+                stale = (f"The file already at {fpath} was not used: its {algorithm} hash is "
+                         f"{actual}, expected {file_hash}.")
                 print(f"A local file was found at {fpath}, but it seems to be incomplete or "
                       f"outdated because its {algorithm} hash ({actual}) does not match the "
                       f"original value of {file_hash}, so the data will be downloaded again.")
                 download = True
         if download:
-            _fetch(origin, fpath, file_hash, algorithm)
+            try:
+                _fetch(origin, fpath, file_hash, algorithm)
+            except DownloadError as e:
+                if stale is None:
+                    raise
+                raise DownloadError(f"{e} {stale}") from None
             downloaded = True
 
         if untar:

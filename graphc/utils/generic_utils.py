@@ -444,16 +444,16 @@ class Progbar:
                 return
             line = self._bar_text(current) + self._time_text(now, current, finalize)
             line += self._values_text()
-            self._write_line(line, finalize)
+            self._write_line(line, finalize, redraw=self._dynamic_display)
         elif finalize:
             line = ' - %.0fs' % (now - self._start) + self._values_text()
-            self._write_line(line, True)
+            self._write_line(line, True, redraw=False)
         self._last_update = now
 
-    def _write_line(self, line, final):
+    def _write_line(self, line, final, redraw):
         out = self._out()
         self.last_line = line
-        if self._dynamic_display:
+        if redraw:
             pad = ' ' * max(0, self._total_width - len(line))
             out.write('\r' + line + pad)
             self._total_width = len(line)

@@ -69,7 +69,7 @@ def normalize(x, axis=-1, order=2):
         order: the norm order (2 for L2; see ``np.linalg.norm``).
 
     Returns:
-        The normalised array.
+        The normalised array. As in Keras 2, a 1-D ``x`` comes back shaped ``(1, n)``.
 
     Example:
         >>> normalize(np.array([[3.0, 4.0]])).tolist()
