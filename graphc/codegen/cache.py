@@ -1,0 +1,506 @@
+"""The on-disk compile cache: generated source modules and compiled artefacts.
+
+Layout of the cache folder (``$GRAPHC_CACHE_DIR``, else ``<graphc home>/cache``)::
+
+    graphc_gen_<key>.py          generated source, imported as module ``graphc_gen_<key>``
+    __pycache__/graphc_gen_<key>.*.nbi / .nbc
+                                 numba's own cache of the ``@njit(cache=True)`` functions in it
+    <key>.<name>.blob            other artefacts (e.g. object code): magic, sha256, payload
+
+Why a file per key: numba's ``cache=True`` only works for functions defined in a real file
+(``exec()``-made functions have "no locator"), and numba 0.68 keys its cache on the sha256
+of that file's content plus the function's bytecode. The file name carries :func:`key`,
+which hashes what numba does not see: the graph, and the versions of graphc (including the
+code generator's own source), numba, llvmlite, numpy, Python and the CPU.
+
+Guarantees:
+    - Every write is atomic (temporary file in the same folder + ``os.replace``), so two
+      processes compiling the same key at once both succeed and readers never see a torn
+      file.
+    - A damaged entry is a miss that gets rebuilt: a generated file whose content differs
+      from the source is rewritten; a numba index/data file that fails to load (truncated,
+      garbage) is flushed and the function recompiled; a blob with a bad checksum is
+      deleted and reported absent.
+    - With ``GRAPHC_LOG_COMPILES=1`` every hit and miss is logged at INFO on the
+      ``graphc.compile`` logger with the key and the reason (always at DEBUG otherwise).
+
+Example:
+    >>> from graphc.codegen import cache
+    >>> k = cache.key("graph text", (1, 2))
+    >>> mod = cache.load_generated_module("def f():\\n    return 42\\n", k)
+    >>> mod.f()
+    42
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import logging
+import os
+import platform
+import re
+import shutil
+import sys
+import tempfile
+import types
+
+from graphc import config
+
+__all__ = ["cache_dir", "key", "load_generated_module", "store_blob", "load_blob", "info",
+           "clear", "logger"]
+
+logger = logging.getLogger("graphc.compile")
+
+_KEY_RE = re.compile(r"[0-9A-Za-z_]{1,128}")
+_NAME_RE = re.compile(r"[0-9A-Za-z_][0-9A-Za-z_.\-]{0,127}")
+_BLOB_MAGIC = b"GRAPHC-BLOB-1\n"
+_BLOB_SUFFIX = ".blob"
+_DIGEST_SIZE = hashlib.sha256().digest_size
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+# --------------------------------------------------------------------------------------------
+# folder, logging, atomic writes
+# --------------------------------------------------------------------------------------------
+
+def cache_dir() -> str:
+    """The cache folder (created if missing).
+
+    Returns:
+        ``$GRAPHC_CACHE_DIR`` when set, else ``config.subdir("cache")`` (``~/.graphc/cache``).
+
+    Example:
+        >>> import graphc.cache
+        >>> graphc.cache.cache_dir()            # doctest: +SKIP
+        '/home/me/.graphc/cache'
+    """
+    path = os.environ.get("GRAPHC_CACHE_DIR")
+    if not path:
+        return config.subdir("cache")
+    path = os.path.abspath(os.path.expanduser(path))
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def _log(event: str, key: str, reason: str) -> None:
+    """Log a cache event: INFO when GRAPHC_LOG_COMPILES=1 (with a stderr handler if the
+    application configured none), DEBUG otherwise."""
+    if os.environ.get("GRAPHC_LOG_COMPILES", "") not in ("", "0"):
+        if not logger.hasHandlers():
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+            logger.addHandler(handler)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+        logger.info("%s key=%s: %s", event, key, reason)
+    else:
+        logger.debug("%s key=%s: %s", event, key, reason)
+
+
+def _atomic_write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a reader sees the old file or the new one whole."""
+    folder = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix="-" + os.path.basename(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644 & ~_UMASK)     # mkstemp makes 0600; a shared cache wants 0644
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _check_key(value, what: str = "key") -> str:
+    if not isinstance(value, str) or not _KEY_RE.fullmatch(value):
+        raise ValueError(
+            f"cache {what} must be 1-128 characters of [0-9A-Za-z_] (e.g. from "
+            f"graphc.codegen.cache.key()), got {value!r}")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# keys
+# --------------------------------------------------------------------------------------------
+
+def _codegen_source_digest() -> str:
+    """sha256 over the code generator's own .py files: generated code inlines them (e.g. the
+    mathlib functions), so an edit must invalidate the cache even if the version did not move."""
+    root = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256()
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                h.update(os.path.relpath(path, root).encode())
+                with open(path, "rb") as f:
+                    h.update(hashlib.sha256(f.read()).digest())
+    return h.hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _environment() -> tuple:
+    """What, besides the caller's parts, decides the compiled code (computed once)."""
+    import llvmlite
+    import llvmlite.binding as llvm
+    import numba
+    import numpy
+
+    import graphc
+
+    try:
+        features = llvm.get_host_cpu_features().flatten()
+    except RuntimeError:            # not every platform reports features
+        features = ""
+    return (
+        ("graphc", getattr(graphc, "__version__", "unknown"), _codegen_source_digest()),
+        ("numba", numba.__version__), ("llvmlite", llvmlite.__version__),
+        ("numpy", numpy.__version__),
+        ("python", sys.version, sys.implementation.cache_tag),
+        ("machine", platform.machine()),
+        ("cpu", llvm.get_host_cpu_name(), features),
+        # numba compiles for these instead of the host when they are set
+        ("numba_cpu", os.environ.get("NUMBA_CPU_NAME", ""),
+         os.environ.get("NUMBA_CPU_FEATURES", "")),
+    )
+
+
+def _feed(h, part, where: str) -> None:
+    # type tag + length prefix: ("ab", "c") and ("a", "bc") hash differently
+    if isinstance(part, bytes):
+        tag, data = b"b", part
+    elif isinstance(part, str):
+        tag, data = b"s", part.encode("utf-8")
+    elif part is None or isinstance(part, (bool, int, float)):
+        tag, data = b"r", repr(part).encode()
+    elif isinstance(part, (tuple, list)):
+        h.update(b"t%d;" % len(part))
+        for i, item in enumerate(part):
+            _feed(h, item, f"{where}[{i}]")
+        return
+    else:
+        raise TypeError(
+            f"cache key part {where} has type {type(part).__name__}; use str, bytes, int, "
+            f"float, bool, None or tuples/lists of these")
+    h.update(tag + b"%d;" % len(data) + data)
+
+
+def key(*parts) -> str:
+    """A cache key: sha256 over ``parts`` and the compile environment.
+
+    The environment is the versions of graphc (and a digest of graphc's codegen source),
+    numba, llvmlite, numpy and Python, and the CPU (``llvmlite.binding.get_host_cpu_name()``
+    and its features, or ``NUMBA_CPU_NAME`` / ``NUMBA_CPU_FEATURES`` when set).
+
+    Args:
+        *parts: str, bytes, int, float, bool, None, or tuples/lists of these, e.g. the
+            printed optimised graph and the input dtypes.
+
+    Returns:
+        64 lowercase hex characters.
+
+    Example:
+        >>> from graphc.codegen import cache
+        >>> len(cache.key("graph f(x: f32[B]) {...}", ("float32",)))
+        64
+    """
+    h = hashlib.sha256(b"graphc-cache-key-1;")
+    _feed(h, list(parts), "parts")
+    _feed(h, [list(item) for item in _environment()], "environment")
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------------------------
+# generated modules
+# --------------------------------------------------------------------------------------------
+
+def _ensure_source_file(path: str, data: bytes) -> tuple[bool, str]:
+    """Make ``path`` hold exactly ``data``; (hit, reason)."""
+    try:
+        with open(path, "rb") as f:
+            existing = f.read()
+    except FileNotFoundError:
+        _atomic_write_bytes(path, data)
+        return False, "new source file written"
+    if existing == data:
+        return True, "source file present and identical"
+    _atomic_write_bytes(path, data)
+    return False, (f"source file differed from the source ({len(existing)} vs {len(data)} "
+                   f"bytes: damaged or truncated), rewritten")
+
+
+def _describe_sig(sig) -> str:
+    return str(sig) if not isinstance(sig, (tuple, list)) else \
+        "(" + ", ".join(str(t) for t in sig) + ")"
+
+
+def _guard_numba_cache(dispatcher, module_key: str) -> None:
+    """Make a damaged numba cache entry of ``dispatcher`` a logged miss, not a crash.
+
+    numba loads its index / data files with pickle and lets any error escape, so a truncated
+    ``.nbi`` or ``.nbc`` would break every later call. The wrapper flushes numba's index
+    (numba then recompiles and overwrites the data file) and logs hits and misses.
+    """
+    cache = getattr(dispatcher, "_cache", None)
+    if cache is None or getattr(cache, "_graphc_guarded", False) \
+            or not hasattr(cache, "load_overload"):
+        return
+    load, save = cache.load_overload, cache.save_overload
+    fname = getattr(dispatcher, "__qualname__", getattr(dispatcher, "__name__", "?"))
+
+    def load_overload(sig, target_context):
+        try:
+            result = load(sig, target_context)
+        except Exception as exc:   # noqa: BLE001 - any failure to load is a miss
+            _log("numba cache miss", module_key,
+                 f"{fname}{_describe_sig(sig)}: damaged numba cache file "
+                 f"({type(exc).__name__}: {exc}); flushed, recompiling")
+            try:
+                cache.flush()
+            except Exception:      # noqa: BLE001 - rebuilt on the next save anyway
+                pass
+            return None
+        if result is None:
+            _log("numba cache miss", module_key, f"{fname}{_describe_sig(sig)}: no entry, "
+                 "compiling")
+        else:
+            _log("numba cache hit", module_key, f"{fname}{_describe_sig(sig)}")
+        return result
+
+    def save_overload(sig, data):
+        try:
+            save(sig, data)
+        except Exception as exc:   # noqa: BLE001 - the compiled function is still valid
+            _log("numba cache save failed", module_key,
+                 f"{fname}{_describe_sig(sig)}: {type(exc).__name__}: {exc}; flushed")
+            try:
+                cache.flush()
+            except Exception:      # noqa: BLE001
+                pass
+
+    cache.load_overload = load_overload
+    cache.save_overload = save_overload
+    cache._graphc_guarded = True
+
+
+def _guard_module(module: types.ModuleType, module_key: str) -> None:
+    from numba.core.dispatcher import Dispatcher
+
+    for value in list(vars(module).values()):
+        if isinstance(value, Dispatcher):
+            _guard_numba_cache(value, module_key)
+
+
+def load_generated_module(source: str, key: str, module_prefix: str = "graphc_gen"
+                          ) -> types.ModuleType:
+    """Write generated ``source`` to the cache folder and import it as a module.
+
+    The file is ``<cache_dir()>/<module_prefix>_<key>.py``: reused when present with the same
+    content, (re)written atomically otherwise. The module is registered in ``sys.modules``
+    under its name before its body runs, so numba's ``@njit(cache=True)`` functions in it are
+    cached next to it (``__pycache__``) and a later process loads them instead of compiling.
+    Within one process the same (name, source) returns the already-imported module.
+
+    The body is compiled from ``source`` itself (the bytes just checked against the file), so a
+    stale ``.pyc`` of an earlier damaged file can never run.
+
+    Args:
+        source: Python source text of the module.
+        key: the cache key, e.g. from :func:`key` (``[0-9A-Za-z_]``, at most 128 characters).
+        module_prefix: start of the module and file name (a Python identifier).
+
+    Returns:
+        The imported module.
+
+    Raises:
+        ValueError: on a malformed ``key`` or ``module_prefix``.
+        TypeError: when ``source`` is not a str.
+
+    Example:
+        >>> from graphc.codegen import cache
+        >>> src = "from numba import njit\\n@njit(cache=True)\\ndef f(x):\\n    return x + 1\\n"
+        >>> cache.load_generated_module(src, cache.key(src)).f(1)
+        2
+    """
+    if not isinstance(source, str):
+        raise TypeError(f"source must be str (Python source text), got {type(source).__name__}")
+    _check_key(key)
+    if not (isinstance(module_prefix, str) and module_prefix.isidentifier()):
+        raise ValueError(f"module_prefix must be a Python identifier, got {module_prefix!r}")
+    name = f"{module_prefix}_{key}"
+    existing = sys.modules.get(name)
+    if existing is not None and getattr(existing, "__graphc_source__", None) == source:
+        _log("cache hit", key, f"module {name} already imported in this process")
+        return existing
+
+    path = os.path.join(cache_dir(), name + ".py")
+    data = source.encode("utf-8")
+    hit, reason = _ensure_source_file(path, data)
+    _log("cache hit" if hit else "cache miss", key, f"generated module: {reason}")
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    module.__graphc_source__ = source
+    code = compile(source, path, "exec")
+    sys.modules[name] = module
+    try:
+        exec(code, module.__dict__)
+    except BaseException:
+        if sys.modules.get(name) is module:
+            del sys.modules[name]
+        raise
+    _guard_module(module, key)
+    return module
+
+
+# --------------------------------------------------------------------------------------------
+# blobs
+# --------------------------------------------------------------------------------------------
+
+def _blob_path(key: str, name: str) -> str:
+    _check_key(key)
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name) or ".." in name:
+        raise ValueError(
+            f"blob name must be 1-128 characters of [0-9A-Za-z_.-] not starting with '.' or "
+            f"'-' and without '..', got {name!r}")
+    return os.path.join(cache_dir(), f"{key}.{name}{_BLOB_SUFFIX}")
+
+
+def store_blob(key: str, name: str, data: bytes) -> str:
+    """Store ``data`` (e.g. object code) under (``key``, ``name``), atomically, with a checksum.
+
+    Args:
+        key: the cache key (see :func:`key`).
+        name: what the artefact is, e.g. ``"kernel.o"`` (``[0-9A-Za-z_.-]``).
+        data: the bytes.
+
+    Returns:
+        The path of the entry.
+
+    Example:
+        >>> from graphc.codegen import cache
+        >>> k = cache.key("g")
+        >>> _ = cache.store_blob(k, "kernel.o", b"\\x7fELF...")
+        >>> cache.load_blob(k, "kernel.o")
+        b'\\x7fELF...'
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}")
+    data = bytes(data)
+    path = _blob_path(key, name)
+    _atomic_write_bytes(path, _BLOB_MAGIC + hashlib.sha256(data).digest() + data)
+    return path
+
+
+def load_blob(key: str, name: str) -> bytes | None:
+    """The bytes stored under (``key``, ``name``), or None when absent or damaged.
+
+    A damaged entry (wrong header or checksum, e.g. truncated) is deleted and is a miss.
+
+    Args:
+        key: the cache key.
+        name: the artefact name given to :func:`store_blob`.
+
+    Returns:
+        The stored bytes, or None.
+
+    Example:
+        >>> from graphc.codegen import cache
+        >>> cache.load_blob(cache.key("never stored"), "kernel.o") is None
+        True
+    """
+    path = _blob_path(key, name)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        _log("cache miss", key, f"blob {name!r}: absent")
+        return None
+    head = len(_BLOB_MAGIC) + _DIGEST_SIZE
+    payload = raw[head:]
+    if (len(raw) < head or not raw.startswith(_BLOB_MAGIC)
+            or hashlib.sha256(payload).digest() != raw[len(_BLOB_MAGIC):head]):
+        _log("cache miss", key, f"blob {name!r}: damaged (bad header or checksum), deleted")
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return None
+    _log("cache hit", key, f"blob {name!r}: {len(payload)} bytes")
+    return payload
+
+
+# --------------------------------------------------------------------------------------------
+# user API
+# --------------------------------------------------------------------------------------------
+
+def _is_entry(filename: str) -> bool:
+    return not filename.startswith(".") and (
+        filename.endswith(".py") or filename.endswith(_BLOB_SUFFIX))
+
+
+def info() -> dict:
+    """What the cache holds.
+
+    Returns:
+        ``{"dir": folder, "entries": generated modules + blobs, "modules": n, "blobs": n,
+        "bytes": size of every file in the folder, numba's cache files included}``.
+
+    Example:
+        >>> import graphc.cache
+        >>> sorted(graphc.cache.info())
+        ['blobs', 'bytes', 'dir', 'entries', 'modules']
+    """
+    folder = cache_dir()
+    modules = blobs = total = 0
+    for root, _dirs, files in os.walk(folder):
+        for filename in files:
+            try:
+                total += os.path.getsize(os.path.join(root, filename))
+            except OSError:         # removed meanwhile by another process
+                continue
+            if root == folder and _is_entry(filename):
+                if filename.endswith(".py"):
+                    modules += 1
+                else:
+                    blobs += 1
+    return {"dir": folder, "entries": modules + blobs, "modules": modules, "blobs": blobs,
+            "bytes": total}
+
+
+def clear() -> int:
+    """Delete every cache entry (generated modules, numba's cache files, blobs).
+
+    Modules already imported in this process keep working.
+
+    Returns:
+        The number of entries (modules + blobs) removed.
+
+    Example:
+        >>> import graphc.cache
+        >>> graphc.cache.clear()               # doctest: +SKIP
+        12
+    """
+    folder = cache_dir()
+    removed = 0
+    for filename in os.listdir(folder):
+        path = os.path.join(folder, filename)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+            continue
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            continue
+        if _is_entry(filename):
+            removed += 1
+    _log("cache cleared", "*", f"{removed} entries removed from {folder}")
+    return removed
