@@ -94,7 +94,7 @@ def reduce_infer(op: str, dtype=None):
 
 def normalize_reduce(types, attrs):
     """Canonical ``axes``: a sorted tuple of non-negative axes (None = all axes)."""
-    attrs["axes"] = normalize_axes(attrs.get("axes"), types[0].ndim)
+    attrs["axes"] = normalize_axes(attrs.get("axes"), types[0].ndim, "sum")
     return attrs
 
 
