@@ -1,0 +1,148 @@
+"""Backend settings and session state: floatx, epsilon, image data format, uids, the learning
+phase. Settings are read from and written to ``graphc.config`` (``graphc.json``)."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from .. import config
+from ..function import register_auto_feed
+from ..ir.node import name_scope  # noqa: F401  (K.name_scope)
+from ..ir.ops import source
+from ..ir.types import TensorType
+
+_UIDS: dict = defaultdict(int)
+_MANUAL_VAR_INIT = False
+_LEARNING_PHASE_VALUE = 0
+_LEARNING_PHASE = None
+
+
+def backend() -> str:
+    """The backend's name: ``'graphc'``."""
+    return "graphc"
+
+
+def floatx() -> str:
+    """The default float type, e.g. ``'float32'`` (setting ``floatx`` in graphc.json)."""
+    return config.get("floatx")
+
+
+def set_floatx(value: str) -> None:
+    """Set the default float type: one of 'float16', 'float32', 'float64'.
+
+    Example:
+        >>> K.set_floatx('float64')
+    """
+    config.set("floatx", str(value))
+
+
+def epsilon() -> float:
+    """The fuzz factor used in numeric expressions (setting ``epsilon``, default 1e-7)."""
+    return config.get("epsilon")
+
+
+def set_epsilon(e: float) -> None:
+    """Set the fuzz factor (a positive number)."""
+    config.set("epsilon", float(e))
+
+
+def image_data_format() -> str:
+    """``'channels_last'`` or ``'channels_first'`` (setting ``image_data_format``)."""
+    return config.get("image_data_format")
+
+
+def set_image_data_format(data_format: str) -> None:
+    """Set the image data format: 'channels_last' or 'channels_first'."""
+    config.set("image_data_format", data_format)
+
+
+def normalize_data_format(value) -> str:
+    """``None`` -> the configured format; otherwise check the value."""
+    if value is None:
+        return image_data_format()
+    v = str(value).lower()
+    if v not in ("channels_last", "channels_first"):
+        raise ValueError(f"data_format must be 'channels_last' or 'channels_first', got "
+                         f"{value!r}")
+    return v
+
+
+def cast_to_floatx(x) -> np.ndarray:
+    """A numpy array of ``x`` in the default float type.
+
+    Example:
+        >>> K.cast_to_floatx([1, 2]).dtype
+        dtype('float32')
+    """
+    return np.asarray(x, dtype=floatx())
+
+
+def get_uid(prefix: str = "") -> int:
+    """A per-prefix counter for unique layer names: 1, 2, ... (reset by ``clear_session``).
+
+    Example:
+        >>> K.get_uid('dense'), K.get_uid('dense')
+        (1, 2)
+    """
+    _UIDS[prefix] += 1
+    return _UIDS[prefix]
+
+
+def reset_uids() -> None:
+    """Restart every ``get_uid`` counter."""
+    _UIDS.clear()
+
+
+def manual_variable_initialization(value: bool) -> None:
+    """Keras compatibility: graphc variables hold their values from creation, so there is
+    nothing to initialise; the flag is recorded and has no other effect."""
+    global _MANUAL_VAR_INIT
+    _MANUAL_VAR_INIT = bool(value)
+
+
+def _new_learning_phase():
+    global _LEARNING_PHASE
+    _LEARNING_PHASE = source("input", TensorType("bool", ()), name="keras_learning_phase")
+    _LEARNING_PHASE._uses_learning_phase = False
+    register_auto_feed(_LEARNING_PHASE, lambda: np.asarray(bool(_LEARNING_PHASE_VALUE)))
+
+
+def learning_phase():
+    """The learning-phase placeholder: a bool scalar, true while training.
+
+    A function that reads it without taking it as an input is fed the current value
+    (``set_learning_phase``, 0 unless set) on every call; pass it as an input to choose per
+    call.
+
+    Example:
+        >>> f = K.function([x, K.learning_phase()], [K.dropout(x, 0.5)])
+        >>> f([batch, 1])
+    """
+    if _LEARNING_PHASE is None:
+        _new_learning_phase()
+    return _LEARNING_PHASE
+
+
+def learning_phase_value() -> int:
+    """The value fed to the learning phase when a function does not take it as an input."""
+    return _LEARNING_PHASE_VALUE
+
+
+def set_learning_phase(value) -> None:
+    """Set the learning phase fed by default: 0 (test) or 1 (train)."""
+    global _LEARNING_PHASE_VALUE
+    if value not in (0, 1):
+        raise ValueError(f"Expected learning phase to be 0 or 1, got {value!r}")
+    _LEARNING_PHASE_VALUE = int(value)
+
+
+def clear_session() -> None:
+    """Start afresh: reset the uid counters, variable names, symbol names and the learning
+    phase (a new placeholder, value 0). Existing tensors keep working in their functions."""
+    from . import variables
+    global _LEARNING_PHASE_VALUE
+    reset_uids()
+    variables.reset_names()
+    _LEARNING_PHASE_VALUE = 0
+    _new_learning_phase()
