@@ -44,3 +44,4 @@ from .graph import (  # noqa: F401
     function, gradients, stop_gradient, switch, in_train_phase, in_test_phase,
 )
 from ..function import Function  # noqa: F401
+from .rnn import rnn  # noqa: E402,F401
