@@ -1,0 +1,206 @@
+"""fit / evaluate / predict over batches drawn from a Python generator or a
+``graphc.utils.Sequence`` (read in the training thread)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..utils.data_utils import Sequence
+from ..utils.generic_utils import Progbar, to_list, unpack_singleton
+from .training_arrays import make_callbacks
+
+
+def _is_sequence(data):
+    return isinstance(data, Sequence) or getattr(data, 'use_sequence_api', False)
+
+
+class _Batches:
+    """Draws batches from a generator or a Sequence (in shuffled order per epoch if asked)."""
+
+    def __init__(self, data, shuffle=False):
+        self.data = data
+        self.sequence = _is_sequence(data)
+        self.shuffle = shuffle
+        self._order = []
+        self._iter = None
+        if not self.sequence:
+            if not hasattr(data, '__next__'):
+                if hasattr(data, '__iter__'):
+                    self._iter = iter(data)
+                else:
+                    raise TypeError(f"Expected a generator or a graphc.utils.Sequence, got "
+                                    f"{type(data).__name__}")
+            else:
+                self._iter = data
+
+    def __len__(self):
+        return len(self.data) if self.sequence else None
+
+    def next(self):
+        if self.sequence:
+            if not self._order:
+                self._order = list(range(len(self.data)))
+                if self.shuffle:
+                    np.random.shuffle(self._order)
+                self._order.reverse()
+            return self.data[self._order.pop()]
+        try:
+            return next(self._iter)
+        except StopIteration:
+            raise ValueError("The generator ran out of data: it must yield batches "
+                             "indefinitely (loop over the data), or give steps_per_epoch / "
+                             "steps no larger than the number of batches it yields") from None
+
+    def epoch_end(self):
+        if self.sequence:
+            self.data.on_epoch_end()
+            self._order = []
+
+
+def _unpack(batch, what='generator'):
+    if not isinstance(batch, tuple):
+        raise ValueError(f"Output of {what} should be a tuple `(x, y, sample_weight)` or "
+                         f"`(x, y)`. Found: {type(batch).__name__}")
+    if len(batch) == 2:
+        return batch[0], batch[1], None
+    if len(batch) == 3:
+        return batch
+    raise ValueError(f"Output of {what} should be a tuple `(x, y, sample_weight)` or "
+                     f"`(x, y)`. Found a tuple of {len(batch)} items")
+
+
+def _batch_size(x):
+    if isinstance(x, dict):
+        x = next(iter(x.values()))
+    if isinstance(x, (list, tuple)):
+        x = x[0]
+    return int(np.shape(x)[0])
+
+
+def fit_generator(model, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
+                  validation_data=None, validation_steps=None, class_weight=None,
+                  shuffle=True, initial_epoch=0):
+    """The loop of ``Model.fit_generator``; returns the History."""
+    batches = _Batches(generator, shuffle=shuffle)
+    if steps_per_epoch is None:
+        if batches.sequence:
+            steps_per_epoch = len(batches)
+        else:
+            raise ValueError("`steps_per_epoch=None` is only valid for a generator based on "
+                             "the graphc.utils.Sequence class. Please specify "
+                             "`steps_per_epoch` or use the Sequence class.")
+    val_gen = validation_data is not None and (
+        _is_sequence(validation_data) or hasattr(validation_data, '__next__'))
+    if val_gen and validation_steps is None:
+        if _is_sequence(validation_data):
+            validation_steps = len(validation_data)
+        else:
+            raise ValueError("`validation_steps=None` is only valid for a validation generator "
+                             "based on graphc.utils.Sequence. Please specify `validation_steps`"
+                             " or use the Sequence class.")
+    do_validation = validation_data is not None
+    val_arrays = None
+    if do_validation and not val_gen:
+        if len(validation_data) not in (2, 3):
+            raise ValueError(f"validation_data should be a tuple `(val_x, val_y, "
+                             f"val_sample_weight)` or `(val_x, val_y)`; found "
+                             f"{len(validation_data)} items")
+        val_arrays = validation_data
+
+    # The first batch also builds a model whose input shape was deferred.
+    first = batches.next()
+    x0, _, _ = _unpack(first)
+    model._finish_deferred(x0)
+    model._check_compiled()
+    out_labels = list(model.metrics_names)
+    callback_metrics = out_labels + (['val_' + n for n in out_labels] if do_validation else [])
+    cb = make_callbacks(model, callbacks,
+                        {'epochs': epochs, 'steps': steps_per_epoch, 'verbose': verbose,
+                         'do_validation': do_validation, 'metrics': callback_metrics},
+                        verbose, 'steps')
+    model.stop_training = False
+    cb.on_train_begin()
+    pending = first
+    for epoch in range(initial_epoch, epochs):
+        cb.on_epoch_begin(epoch)
+        epoch_logs = {}
+        for step in range(steps_per_epoch):
+            batch = pending if pending is not None else batches.next()
+            pending = None
+            x, y, sw = _unpack(batch)
+            batch_logs = {'batch': step, 'size': _batch_size(x)}
+            cb.on_batch_begin(step, batch_logs)
+            outs = to_list(model.train_on_batch(x, y, sample_weight=sw,
+                                                class_weight=class_weight))
+            for label, o in zip(out_labels, outs):
+                batch_logs[label] = o
+            cb.on_batch_end(step, batch_logs)
+            if model.stop_training:
+                break
+        if do_validation and not model.stop_training:
+            if val_gen:
+                val_outs = evaluate_generator(model, validation_data, validation_steps)
+            else:
+                vx, vy = val_arrays[0], val_arrays[1]
+                vsw = val_arrays[2] if len(val_arrays) == 3 else None
+                val_outs = model.evaluate(vx, vy, sample_weight=vsw, verbose=0)
+            for label, o in zip(out_labels, to_list(val_outs)):
+                epoch_logs['val_' + label] = o
+        batches.epoch_end()
+        cb.on_epoch_end(epoch, epoch_logs)
+        if model.stop_training:
+            break
+    cb.on_train_end()
+    return model.history
+
+
+def evaluate_generator(model, generator, steps=None, verbose=0):
+    """The loop of ``Model.evaluate_generator``: outputs averaged weighted by batch size."""
+    batches = _Batches(generator)
+    if steps is None:
+        if batches.sequence:
+            steps = len(batches)
+        else:
+            raise ValueError("`steps=None` is only valid for a generator based on the "
+                             "graphc.utils.Sequence class. Please specify `steps` or use the "
+                             "Sequence class.")
+    progbar = Progbar(target=steps) if verbose == 1 else None
+    all_outs, sizes = [], []
+    for step in range(steps):
+        x, y, sw = _unpack(batches.next())
+        outs = model.test_on_batch(x, y, sample_weight=sw)
+        all_outs.append(to_list(outs))
+        sizes.append(_batch_size(x))
+        if progbar:
+            progbar.update(step + 1)
+    batches.epoch_end()
+    if not all_outs:
+        raise ValueError("evaluate_generator drew no batches (steps=0)")
+    averages = [float(np.average([o[i] for o in all_outs], weights=sizes))
+                for i in range(len(all_outs[0]))]
+    return unpack_singleton(averages)
+
+
+def predict_generator(model, generator, steps=None, verbose=0):
+    """The loop of ``Model.predict_generator``: outputs concatenated over batches. A batch may
+    be ``x`` alone or a tuple ``(x, y[, sample_weight])`` whose ``x`` is used."""
+    batches = _Batches(generator)
+    if steps is None:
+        if batches.sequence:
+            steps = len(batches)
+        else:
+            raise ValueError("`steps=None` is only valid for a generator based on the "
+                             "graphc.utils.Sequence class. Please specify `steps` or use the "
+                             "Sequence class.")
+    progbar = Progbar(target=steps) if verbose == 1 else None
+    chunks = []
+    for step in range(steps):
+        batch = batches.next()
+        x = batch[0] if isinstance(batch, tuple) and len(batch) in (2, 3) else batch
+        chunks.append(to_list(model.predict_on_batch(x)))
+        if progbar:
+            progbar.update(step + 1)
+    batches.epoch_end()
+    if not chunks:
+        return []
+    return unpack_singleton([np.concatenate([c[i] for c in chunks])
+                             for i in range(len(chunks[0]))])
