@@ -63,7 +63,8 @@ def user_location() -> str:
     frame = sys._getframe(1)
     while frame is not None:
         fname = frame.f_code.co_filename
-        if not os.path.abspath(fname).startswith(_PKG_DIR + os.sep) and "importlib" not in fname:
+        if not os.path.abspath(fname).startswith(_PKG_DIR + os.sep) and \
+                "importlib" not in fname and not fname.startswith("<frozen "):
             return f"{os.path.basename(fname)}:{frame.f_lineno}"
         frame = frame.f_back
     return ""

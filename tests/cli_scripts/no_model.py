@@ -1,0 +1,2 @@
+"""A script that builds no model or function (the CLI must say so)."""
+print("nothing to see here")
