@@ -4,8 +4,8 @@
 (count, rank, static dims, symbolic dims bound consistently, dtype conversion as Keras does),
 hands them to an executor and returns the outputs as numpy arrays. Executors:
 
-* ``'compiled'`` -- ``graphc.codegen.compile_graph(graph)``: native code (the default, from the
-  ``executor`` setting); while the code generator is not installed, the reference executor;
+* ``'compiled'`` -- the graph optimised by the pass pipeline (``graphc.passes.optimize``), then
+  ``graphc.codegen.compile_graph``: native code (the default, from the ``executor`` setting);
 * ``'reference'`` -- the numpy reference interpreter (``graphc.ir.interpreter``).
 
 Both take the list of input arrays (in ``graph.inputs`` order) and return the list of outputs,
@@ -65,6 +65,9 @@ class Function:
         updates: ``(variable, new_value)`` pairs applied after each call.
         name: a name for dumps and error messages.
         mode: ``'compiled'`` or ``'reference'``; ``None`` = the ``executor`` setting.
+        pipeline: the optimisation pipeline run before compiling ('fast_run',
+            'fast_compile', 'none' or a list of pass names); ``None`` = the ``pipeline``
+            setting. The reference mode runs the graph as built (it is the oracle).
 
     Example:
         >>> f = Function([x], [K.mean(x)])
@@ -72,9 +75,13 @@ class Function:
         [array(1., dtype=float32)]
     """
 
-    def __init__(self, inputs, outputs, updates=None, name=None, mode=None):
+    def __init__(self, inputs, outputs, updates=None, name=None, mode=None, pipeline=None):
         self.name = name or "function"
         mode = config.get("executor") if mode is None else mode
+        self.pipeline = config.get("pipeline") if pipeline is None else pipeline
+        if isinstance(self.pipeline, str):
+            from .passes import pass_names
+            pass_names(self.pipeline)   # an unknown pipeline is an error now, not at first call
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)} (or None for the "
                              f"'executor' setting), got {mode!r}")
@@ -114,6 +121,8 @@ class Function:
                         for v in self.graph.inputs]
         self._executor = None
         self.executor_kind = None
+        self.optimized_graph = None   # set when the compiled executor is built
+        self.pass_stats = None
 
     # -- building ---------------------------------------------------------------------------
     def _build_updates(self, pairs) -> list:
@@ -144,7 +153,14 @@ class Function:
     def executor(self):
         """The callable that runs the graph (built on first use, then reused)."""
         if self._executor is None:
-            self._executor, self.executor_kind = _make_executor(self.graph, self.mode)
+            if self.mode == "compiled":
+                from .codegen import compile_graph
+                from .passes import optimize
+                self.optimized_graph, self.pass_stats = optimize(self.graph, self.pipeline)
+                self._executor = compile_graph(self.optimized_graph)
+                self.executor_kind = "compiled"
+            else:
+                self._executor, self.executor_kind = ReferenceExecutor(self.graph), "reference"
         return self._executor
 
     # -- calling ----------------------------------------------------------------------------
@@ -290,23 +306,3 @@ class ReferenceExecutor:
         for store, new in news:
             store.value = new
         return outs
-
-
-def _compiler():
-    """``graphc.codegen.compile_graph`` when the code generator is installed, else None."""
-    try:
-        import graphc.codegen as codegen
-    except ModuleNotFoundError as e:
-        if e.name != "graphc.codegen":
-            raise
-        return None
-    return getattr(codegen, "compile_graph", None)
-
-
-def _make_executor(graph: Graph, mode: str):
-    if mode == "compiled":
-        compile_graph = _compiler()
-        if compile_graph is not None:
-            return compile_graph(graph), "compiled"
-        return ReferenceExecutor(graph), "reference (graphc.codegen.compile_graph not available)"
-    return ReferenceExecutor(graph), "reference"

@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 from graphc import backend as K
-from graphc import function as function_mod
 from graphc.function import Function, ReferenceExecutor
 
 
@@ -154,23 +153,20 @@ def test_batch_32_then_7_reuses_the_executor():
     assert out[0].shape == ()
 
 
-def test_mode_validation_and_reference_fallback():
+def test_mode_and_pipeline_validation():
     x = K.placeholder(shape=(2,), name="x")
     with pytest.raises(ValueError, match="mode must be one of compiled, reference"):
         K.function([x], [x], mode="fast")
     with pytest.raises(ValueError, match="Invalid argument\\(s\\) 'fetches'"):
         K.function([x], [x], fetches=[])
-    f = K.function([x], [x * 2.0], mode="compiled")
-    np.testing.assert_array_equal(f([[1.0, 2.0]])[0], [2.0, 4.0])
-    if function_mod._compiler() is None:
-        assert isinstance(f.executor, ReferenceExecutor)
-        assert "not available" in f.executor_kind
+    with pytest.raises(ValueError, match="unknown pipeline 'fastest'"):
+        K.function([x], [x], pipeline="fastest")
     g = K.function([x], [x * 2.0], mode="reference")
-    g([[1.0, 2.0]])
+    np.testing.assert_array_equal(g([[1.0, 2.0]])[0], [2.0, 4.0])
     assert isinstance(g.executor, ReferenceExecutor) and g.executor_kind == "reference"
 
 
-def test_compiled_mode_uses_codegen_compile_graph_when_present(monkeypatch):
+def test_compiled_mode_optimises_then_calls_compile_graph(monkeypatch):
     import graphc.codegen as codegen
     calls = []
 
@@ -178,11 +174,13 @@ def test_compiled_mode_uses_codegen_compile_graph_when_present(monkeypatch):
         calls.append(graph)
         return ReferenceExecutor(graph)
 
-    monkeypatch.setattr(codegen, "compile_graph", compile_graph, raising=False)
+    monkeypatch.setattr(codegen, "compile_graph", compile_graph)
     x = K.placeholder(shape=(2,), name="x")
-    f = K.function([x], [x + 1.0], mode="compiled")
+    f = K.function([x], [(x * 1.0) + 1.0], mode="compiled", pipeline="fast_run")
     np.testing.assert_array_equal(f([[1.0, 2.0]])[0], [2.0, 3.0])
-    assert calls == [f.graph] and f.executor_kind == "compiled"
+    assert calls == [f.optimized_graph] and f.executor_kind == "compiled"
+    assert "mul" not in [n.op for n in f.optimized_graph.nodes()]     # x*1 simplified away
+    assert [r[0] for r in f.pass_stats.records][0] == "dce"
 
 
 def test_random_ops_reproducible_per_function():

@@ -8,7 +8,7 @@ from ..ir.ops import apply, as_value
 from ..passes import autodiff
 from .common import learning_phase
 
-_FUNCTION_KWARGS = ("name", "mode")
+_FUNCTION_KWARGS = ("name", "mode", "pipeline")
 
 
 def function(inputs, outputs, updates=None, **kwargs) -> Function:
@@ -18,7 +18,9 @@ def function(inputs, outputs, updates=None, **kwargs) -> Function:
         inputs: a list of placeholders.
         outputs: a list of tensors.
         updates: ``(variable, new_value)`` pairs (``K.update``, ``K.update_add``, ...).
-        **kwargs: ``name`` (for dumps) and ``mode`` ('compiled' or 'reference').
+        **kwargs: ``name`` (for dumps), ``mode`` ('compiled' or 'reference') and
+            ``pipeline`` (optimisation pipeline: 'fast_run', 'fast_compile', 'none' or a
+            list of pass names; default: the ``pipeline`` setting).
     Returns:
         A ``graphc.function.Function``: ``f(list_of_arrays) -> list_of_arrays``.
 
