@@ -1,0 +1,114 @@
+"""Benchmark harness shared by bench/*.py: timing, tables, JSON output, optional peers.
+
+Each benchmark is one command (``python bench/bench_mlp.py``); it prints a table and writes
+``bench/out/<name>.json``. PyTorch and JAX are compared in the same run when importable
+(``pip install torch jax jaxlib``); they are never required.
+
+Example:
+    >>> from common import measure
+    >>> measure(lambda: sum(range(100)))["median_s"]      # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+
+def measure(fn, *, warmup: int = 3, min_time: float = 1.0, min_runs: int = 10,
+            max_runs: int = 100000, batch: int = 1) -> dict:
+    """Time ``fn()``: ``warmup`` untimed calls, then runs until ``min_time`` seconds and
+    ``min_runs`` samples. With ``batch`` > 1 each sample times that many calls (for
+    microsecond functions) and reports the per-call time.
+
+    Returns:
+        {"median_s", "p90_s", "min_s", "runs"} (seconds per call).
+    """
+    for _ in range(warmup):
+        fn()
+    samples = []
+    start = time.perf_counter()
+    while (len(samples) < min_runs or time.perf_counter() - start < min_time) and \
+            len(samples) < max_runs:
+        t0 = time.perf_counter()
+        for _ in range(batch):
+            fn()
+        samples.append((time.perf_counter() - t0) / batch)
+    a = np.array(samples)
+    return {"median_s": float(np.median(a)), "p90_s": float(np.percentile(a, 90)),
+            "min_s": float(a.min()), "runs": len(samples) * batch}
+
+
+def optional(name: str):
+    """The module ``name`` if importable, else None (peers are optional)."""
+    try:
+        return importlib.import_module(name)
+    except Exception:            # ImportError, or a broken install of a peer
+        return None
+
+
+def machine() -> dict:
+    import llvmlite
+    import numba
+    info = {"python": platform.python_version(), "numpy": np.__version__,
+            "numba": numba.__version__, "llvmlite": llvmlite.__version__,
+            "cpu": _cpu_name(), "cores": os.cpu_count(), "platform": platform.platform()}
+    for peer in ("torch", "jax"):
+        mod = optional(peer)
+        if mod is not None:
+            info[peer] = mod.__version__
+    return info
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def table(rows: list[dict], columns: list[str], title: str = "") -> str:
+    """A plain-text table of ``rows`` (dicts) with ``columns``; printed and returned."""
+    def fmt(v):
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        return "-" if v is None else str(v)
+    cells = [[fmt(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) if cells else len(c)
+              for i, c in enumerate(columns)]
+    lines = []
+    if title:
+        lines.append(title)
+    lines.append("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
+    lines.append("  ".join("-" * w for w in widths))
+    for row in cells:
+        lines.append("  ".join(v.ljust(w) for v, w in zip(row, widths)))
+    text = "\n".join(lines)
+    print(text, flush=True)
+    return text
+
+
+def write_json(name: str, payload: dict) -> str:
+    """Write ``bench/out/<name>.json`` (with the machine description) and return its path."""
+    from graphc.config import atomic_write_text
+    out = os.path.join(HERE, "out")
+    os.makedirs(out, exist_ok=True)
+    path = os.path.join(out, f"{name}.json")
+    payload = dict(payload, machine=machine(), time=time.strftime("%Y-%m-%d %H:%M:%S"))
+    atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {path}")
+    return path

@@ -1,0 +1,294 @@
+"""CompiledFunction: runs a lowered Program -- native segments, Python steps, updates.
+
+The hot path of a graph without python-fallback nodes is one call of one numba function:
+the wrapper puts the caller's arrays, the variables' current ``.value`` arrays and the large
+constants into the argument list and returns the outputs. Each segment is compiled eagerly
+for its exact signature (C-contiguous arrays of the graph's dtypes and ranks), and numba may
+not compile more on its own, so a call never silently recompiles: arguments that do not
+match (a non-contiguous view, a read-only or re-typed variable) are normalised on a slow path
+and the call retried.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import numpy as np
+
+from ..ir.interpreter import RngStates, run_node
+from .cpu.lower import Program, PyStep, Segment, warn_fallback
+
+logger = logging.getLogger("graphc.compile")
+
+
+def _log_compiles() -> bool:
+    return os.environ.get("GRAPHC_LOG_COMPILES", "") not in ("", "0")
+
+
+def _log(msg: str) -> None:
+    if _log_compiles():
+        if not logger.hasHandlers():
+            h = logging.StreamHandler()
+            h.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+            logger.addHandler(h)
+        if logger.getEffectiveLevel() > logging.INFO:
+            logger.setLevel(logging.INFO)
+        logger.info(msg)
+    else:
+        logger.debug(msg)
+
+
+def _numba_type(dtype: str, ndim: int, readonly: bool):
+    from numba import types
+    from numba.np.numpy_support import from_dtype
+    return types.Array(from_dtype(np.dtype(dtype)), ndim, "C", readonly=readonly)
+
+
+class CompiledFunction:
+    """A graph compiled to native code.
+
+    Call it with the graph's input arrays (in ``graph.inputs`` order, already validated and
+    cast); it returns the list of output arrays and applies ``graph.updates`` to the
+    variables' storage.
+
+    Attributes:
+        graph: the graph that was compiled.
+        source: the generated Python/numba source.
+        stats: compile seconds by phase (``lower``, ``load``, ``numba``, ``total``) and counts
+            (``segments``, ``python_nodes``, ``cache_hits``).
+    """
+
+    def __init__(self, graph, program: Program, module, stats: dict):
+        self.graph = graph
+        self.program = program
+        self.source = program.source
+        self.stats = stats
+        self._module = module
+        self._rng = RngStates()
+        p = program
+        self._steps = []
+        for step in p.steps:
+            if isinstance(step, Segment):
+                self._steps.append((True, getattr(module, step.name), step.params, step.rets))
+            else:
+                self._steps.append((False, step, step.ins, step.outs))
+        self._vars = [(s, v.node.attrs["var"]) for s, v in p.var_slots]
+        self._var_by_slot = {s: var for s, var in self._vars}
+        template = [None] * p.n_slots
+        for s, arr in p.const_slots:
+            template[s] = arr
+        self._template = template
+        self._fast = None
+        segs = [s for s in p.steps if isinstance(s, Segment)]
+        if len(p.steps) == 1 and segs and not p.random_pre and not p.py_commits:
+            self._fast = self._make_fast(segs[0])
+
+    # -- the common case: one native call ---------------------------------------------------
+    def _make_fast(self, seg: Segment):
+        p = self.program
+        fn = self._steps[0][1]
+        kinds = []
+        pos = {s: i for i, s in enumerate(p.input_slots)}
+        for s in seg.params:
+            if s in pos:
+                kinds.append(("in", pos[s]))
+            elif s in self._var_by_slot:
+                kinds.append(("var", self._var_by_slot[s]))
+            else:
+                kinds.append(("const", self._template[s]))
+        n_in = len(p.input_slots)
+        # outputs: index into the returned tuple, or an input/variable/constant slot
+        rpos = {s: i for i, s in enumerate(seg.rets)}
+        outs = []
+        for s, copy in zip(p.output_slots, p.output_copy):
+            if s in rpos:
+                outs.append(("ret", rpos[s], False))
+            elif s in pos:
+                outs.append(("in", pos[s], False))
+            elif s in self._var_by_slot:
+                outs.append(("var", self._var_by_slot[s], True))
+            else:
+                outs.append(("const", self._template[s], True))
+        simple_args = all(k == "in" for k, _ in kinds) and \
+            [i for _, i in kinds] == list(range(n_in))
+        simple_outs = all(k == "ret" for k, _, _ in outs) and \
+            [i for _, i, _ in outs] == list(range(len(seg.rets)))
+
+        if simple_args and simple_outs and len(seg.rets) == len(outs):
+            def call(arrays):
+                try:
+                    return list(fn(*arrays))
+                except TypeError:
+                    return list(self._retry(fn, seg, list(arrays), kinds))
+            return call
+
+        def call(arrays):
+            args = []
+            for k, x in kinds:
+                if k == "in":
+                    args.append(arrays[x])
+                elif k == "var":
+                    args.append(x.value)
+                else:
+                    args.append(x)
+            try:
+                res = fn(*args)
+            except TypeError:
+                res = self._retry(fn, seg, args, kinds)
+            result = []
+            for k, x, copy in outs:
+                if k == "ret":
+                    result.append(res[x])
+                elif k == "in":
+                    result.append(arrays[x])
+                elif k == "var":
+                    result.append(x.value.copy())
+                else:
+                    result.append(np.array(x))
+            return result
+        return call
+
+    def _retry(self, fn, seg: Segment, args: list, kinds):
+        """Normalise arguments to the compiled signature and call again."""
+        p = self.program
+        fixed = []
+        for i, (s, a) in enumerate(zip(seg.params, args)):
+            dtype, ndim = p.slot_types[s]
+            arr = np.asarray(a)
+            if arr.ndim != ndim:
+                raise TypeError(f"graphc: argument {i} of the compiled function has rank "
+                                f"{arr.ndim}, expected {ndim} (dtype {dtype})")
+            var = self._var_by_slot.get(s)
+            need_write = var is not None
+            if arr.dtype.name != dtype or not arr.flags.c_contiguous or \
+                    (need_write and not arr.flags.writeable):
+                arr = np.array(arr, dtype=dtype, order="C", copy=True)
+                if var is not None:
+                    var.value = arr      # the variable now owns a well-formed buffer
+            fixed.append(arr)
+        _log(f"compiled function {seg.name}: arguments normalised (dtype/layout/writeable)")
+        return fn(*fixed)
+
+    # -- general path ------------------------------------------------------------------------
+    def __call__(self, arrays):
+        """Run the compiled graph.
+
+        Args:
+            arrays: one numpy array per graph input, in ``graph.inputs`` order.
+        Returns:
+            A list of output arrays (``graph.outputs`` order).
+
+        Example:
+            >>> f = compile_graph(Graph([x], [x * 2.0]))
+            >>> f([np.ones(3, np.float32)])
+            [array([2., 2., 2.], dtype=float32)]
+        """
+        if self._fast is not None:
+            return self._fast(arrays)
+        p = self.program
+        env = list(self._template)
+        for s, a in zip(p.input_slots, arrays):
+            env[s] = a
+        for s, var in self._vars:
+            env[s] = var.value
+        for step in p.random_pre:
+            self._run_python(step, env)
+        for native, obj, ins, outs in self._steps:
+            if native:
+                args = [env[s] for s in ins]
+                try:
+                    res = obj(*args)
+                except TypeError:
+                    res = self._retry(obj, _SegView(ins), args, None)
+                    for s in ins:                # the retry may have replaced variables
+                        var = self._var_by_slot.get(s)
+                        if var is not None:
+                            env[s] = var.value
+                for s, r in zip(outs, res):
+                    env[s] = r
+            else:
+                self._run_python(obj, env)
+        result = []
+        for s, copy in zip(p.output_slots, p.output_copy):
+            a = env[s]
+            result.append(np.array(a) if copy else a)
+        if p.py_commits:
+            self._commit(env)
+        return result
+
+    def _run_python(self, step: PyStep, env: list) -> None:
+        node = step.node
+        if step.like is not None:
+            # a random op copies only the SHAPE of its input: a zero-stride stand-in
+            dims, dtype = step.like
+            shape = tuple(d[1] if d[0] == "dim" else env[d[1]].shape[d[2]] for d in dims)
+            args = [np.broadcast_to(np.zeros((), dtype), shape)]
+        else:
+            args = [env[s] for s in step.ins]
+        try:
+            outs = run_node(node, args, self._rng)
+        except Exception as e:
+            shapes = ", ".join(str(getattr(a, "shape", "?")) for a in args)
+            raise type(e)(f"{e} [while running {node.op} on shapes {shapes}, built in "
+                          f"{node.provenance}]") from e
+        for s, a in zip(step.outs, outs):
+            # (np.ascontiguousarray would turn a 0-d array into a 1-d one)
+            env[s] = a if a.flags.c_contiguous else np.array(a, order="C")
+
+    def _commit(self, env: list) -> None:
+        """Python-side updates: all new values first (copied if they are some variable's
+        storage), then the writes."""
+        storages = {id(var.value) for _, var in self._vars}
+        news = []
+        for vs, ns in self.program.py_commits:
+            new = env[ns]
+            if id(new) in storages or not isinstance(new, np.ndarray):
+                new = np.array(new)
+            news.append((self._var_by_slot[vs], new))
+        for var, new in news:
+            cur = var.value
+            if isinstance(cur, np.ndarray) and cur.shape == new.shape and \
+                    cur.dtype == new.dtype and cur.flags.writeable:
+                cur[...] = new
+            else:
+                var.value = np.array(new)
+
+
+class _SegView:
+    """The parameter list of a segment, for ``_retry`` on the general path."""
+
+    def __init__(self, params):
+        self.params = params
+        self.name = "segment"
+
+
+def build(graph, program: Program, parallel: bool) -> CompiledFunction:
+    """Load the generated module through the cache and compile every segment eagerly."""
+    from . import cache
+    t0 = time.perf_counter()
+    key = cache.key("graphc-cpu-1", program.source)
+    module = cache.load_generated_module(program.source, key)
+    t1 = time.perf_counter()
+    hits = 0
+    for step in program.steps:
+        if not isinstance(step, Segment):
+            continue
+        disp = getattr(module, step.name)
+        sig = tuple(_numba_type(*program.slot_types[s], s in program.readonly_slots)
+                    for s in step.params)
+        before = sum(disp.stats.cache_hits.values())
+        disp.disable_compile(False)       # the same source may serve several signatures
+        disp.compile(sig)
+        disp.disable_compile()
+        got = sum(disp.stats.cache_hits.values()) - before
+        hits += got
+        _log(f"compiled {graph.name}.{step.name} ({len(step.nodes)} nodes): "
+             f"{'numba cache hit' if got else 'new graph or cache miss: compiled'}")
+    t2 = time.perf_counter()
+    for op in program.fallback_ops:
+        warn_fallback(op)
+    stats = {"load": t1 - t0, "numba": t2 - t1, "cache_hits": hits,
+             "segments": sum(isinstance(s, Segment) for s in program.steps),
+             "python_nodes": sum(isinstance(s, PyStep) for s in program.steps)}
+    return CompiledFunction(graph, program, module, stats)
