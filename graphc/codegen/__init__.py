@@ -32,11 +32,13 @@ def default_parallel() -> bool:
     return os.environ.get("GRAPHC_PARALLEL", "0") not in ("", "0")
 
 
-def compile_graph(graph, *, parallel: bool | None = None) -> CompiledFunction:
+def compile_graph(graph, *, parallel: bool | None = None, device: str | None = None):
     """Compile ``graph`` to native CPU code.
 
     Args:
         graph: a ``graphc.ir.Graph`` (usually optimised and fused by the pass manager).
+        device: 'cpu' or 'cuda'; None = the ``device`` setting. With 'cuda' and no usable
+            GPU, one warning and the CPU path.
         parallel: use ``prange`` on the outer loops of elementwise regions and reductions
             (race-free: each iteration writes its own output elements). None =
             :func:`default_parallel`.
@@ -49,6 +51,13 @@ def compile_graph(graph, *, parallel: bool | None = None) -> CompiledFunction:
         >>> f([np.zeros(4, np.float32)])[0]
         array([0., 0., 0., 0.], dtype=float32)
     """
+    from .. import config
+    if (device or config.get("device")) == "cuda":
+        from .cuda import available, compile_graph_cuda
+        if available():
+            return compile_graph_cuda(graph, pipeline="none")   # callers optimise first
+        from .cuda.runtime import warn_cpu_fallback
+        warn_cpu_fallback()
     from .cpu.lower import lower
     from .executor import build
     if parallel is None:
