@@ -15,9 +15,10 @@ from graphc.utils.generic_utils import (
     serialize_keras_object,
 )
 from graphc.utils.np_utils import normalize, to_categorical
+from graphc.utils.vis_utils import model_to_dot, plot_model
 
 __all__ = [
     'to_categorical', 'normalize', 'get_file', 'Sequence', 'Progbar', 'custom_object_scope',
     'CustomObjectScope', 'get_custom_objects', 'serialize_keras_object',
-    'deserialize_keras_object',
+    'deserialize_keras_object', 'plot_model', 'model_to_dot',
 ]
