@@ -119,7 +119,11 @@ class Function:
                                   name=self.name))
         self._checks = [(_describe(v), v.type.dtype, np.dtype(v.type.dtype), v.type.shape)
                         for v in self.graph.inputs]
+        self._fast_check = _make_fast_check(self._checks)
+        self._auto_getters = tuple(g for _, g in self._auto)
+        self._n_inputs = len(self.inputs)
         self._executor = None
+        self._call = None             # the executor's cheapest entry point, once built
         self.executor_kind = None
         self.optimized_graph = None   # set when the compiled executor is built
         self.pass_stats = None
@@ -161,6 +165,7 @@ class Function:
                 self.executor_kind = "compiled"
             else:
                 self._executor, self.executor_kind = ReferenceExecutor(self.graph), "reference"
+            self._call = getattr(self._executor, "fast_call", None) or self._executor
         return self._executor
 
     # -- calling ----------------------------------------------------------------------------
@@ -170,6 +175,18 @@ class Function:
         Returns:
             A list of numpy arrays, one per output.
         """
+        # Fast path: a list of numpy arrays of the placeholders' dtypes whose shapes pass the
+        # precomputed test go straight to the built executor. Anything else (dicts, other
+        # types, conversions, every error) takes the full path below, which gives the
+        # messages.
+        ex = self._call
+        if ex is not None and type(inputs) in (list, tuple) and \
+                len(inputs) == self._n_inputs:
+            arrays = inputs
+            if self._auto_getters:
+                arrays = list(inputs) + [g() for g in self._auto_getters]
+            if self._fast_check(arrays):
+                return ex(arrays)
         if isinstance(inputs, dict):
             inputs = self._from_dict(inputs)
         elif not isinstance(inputs, (list, tuple)):
@@ -238,6 +255,37 @@ class Function:
     def __repr__(self):
         return (f"<graphc.Function {self.name!r}: {len(self.inputs)} inputs -> "
                 f"{len(self.outputs)} outputs, {len(self.updates)} updates, {self.mode}>")
+
+
+def _make_fast_check(checks) -> object:
+    """A function ``check(arrays) -> bool``: True when every array is a numpy array of exactly
+    the placeholder's dtype whose shape passes the static checks of ``Function._check`` (rank,
+    int dims, symbolic dims equal across inputs). It is generated once per Function as
+    straight-line Python, so a call builds no dicts; False sends the call to the full path,
+    which converts or reports the error."""
+    lines = ["def check(arrays):"]
+    env = {"ndarray": np.ndarray}
+    first: dict[str, str] = {}        # symbolic dim -> expression of its first occurrence
+    for k, (_desc, _dtype, npdt, shape) in enumerate(checks):
+        env[f"d{k}"] = npdt
+        lines.append(f"    a = arrays[{k}]")
+        lines.append(f"    if type(a) is not ndarray or a.dtype is not d{k}:")
+        lines.append("        return False")
+        lines.append(f"    s{k} = a.shape")
+        conds = [f"len(s{k}) != {len(shape)}"]
+        for axis, d in enumerate(shape):
+            if isinstance(d, int):
+                conds.append(f"s{k}[{axis}] != {d}")
+            elif isinstance(d, str):
+                if d in first:
+                    conds.append(f"s{k}[{axis}] != {first[d]}")
+                else:
+                    first[d] = f"s{k}[{axis}]"
+        lines.append(f"    if {' or '.join(conds)}:")
+        lines.append("        return False")
+    lines.append("    return True")
+    exec(compile("\n".join(lines) + "\n", "<graphc fast input check>", "exec"), env)
+    return env["check"]
 
 
 def _batch_hint(shape) -> str:

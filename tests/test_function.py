@@ -203,3 +203,25 @@ def test_function_takes_a_single_output_and_returns_a_list():
     assert isinstance(out, list) and len(out) == 1
     with pytest.raises(TypeError, match=r"inputs\[0\] must be a placeholder .*computed tensor"):
         Function([K.exp(x)], [x])
+
+
+def test_fast_path_keeps_every_error_message_after_the_first_call():
+    x, y = _xy()
+    f = K.function([x, y], [K.sum(x) + K.sum(y)])
+    ok = [np.ones((2, 784), np.float32), np.ones((2, 10), np.float32)]
+    np.testing.assert_allclose(f(ok)[0], 2 * 784 + 2 * 10)
+    assert f._call is not None                    # the executor is built: fast path live
+    with pytest.raises(ValueError, match=r"axis 1 is 700, expected 784"):
+        f([np.zeros((2, 700), np.float32), ok[1]])
+    with pytest.raises(ValueError, match=r"dimension B is 2 in input x: f32\[B,784\] but 3"):
+        f([ok[0], np.zeros((3, 10), np.float32)])
+    with pytest.raises(ValueError, match=r"expects 2 input array"):
+        f([ok[0]])
+    # not the placeholder's dtype, not an ndarray: converted on the full path
+    got = f([np.ones((2, 784)), np.ones((2, 10)).tolist()])
+    np.testing.assert_allclose(got[0], 2 * 784 + 2 * 10)
+    got = f({x: ok[0], y: ok[1]})
+    np.testing.assert_allclose(got[0], 2 * 784 + 2 * 10)
+    # a non-contiguous view passes the check and is normalised by the executor
+    wide = np.ones((2, 1568), np.float32)[:, ::2]
+    np.testing.assert_allclose(f([wide, ok[1]])[0], 2 * 784 + 2 * 10)

@@ -168,7 +168,10 @@ def emit_region(ctx, ext, body_inputs, nodes, body_outs, outs, shape=None, out_d
         template = opdef.scalar(args, **kw)
         expr = scalar_expr(template, _compute_dtype(node), ctx.f32_literal)
         e = ctx.fresh("e")
-        ctx.line(f"{e} = {cast_fn(node.outputs[0].dtype)}({expr})")
+        if _stays_f32(node, expr):
+            ctx.line(f"{e} = {expr}")          # no cast call: less for numba to type
+        else:
+            ctx.line(f"{e} = {cast_fn(node.outputs[0].dtype)}({expr})")
         env[id(node.outputs[0])] = e
     for (o, idx), b in zip(stores, body_outs):
         ctx.line(f"{o}[{_tuple(idx) if idx else '()'}] = {env[id(b)]}")
@@ -179,6 +182,18 @@ def emit_region(ctx, ext, body_inputs, nodes, body_outs, outs, shape=None, out_d
     for v, var in direct:
         ctx.alias[id(v)] = var                 # it IS the variable's storage now
         ctx.inplace_done.add(id(v))
+
+
+_F64_SOURCES = ("math.", "np.float64", "_any(", "_ipow(", "np.int", "np.uint", "np.bool_")
+
+
+def _stays_f32(node, expr: str) -> bool:
+    """True when ``expr`` already has numba type float32: a float32 node whose inputs are all
+    float32, in float32 mode every literal is a float32 constant and every function maps to a
+    float32 one; the few templates that may widen (math.erf, explicit casts) keep the cast."""
+    return node.outputs[0].dtype == "float32" and \
+        all(v.dtype == "float32" for v in node.inputs) and \
+        not any(k in expr for k in _F64_SOURCES)
 
 
 def _reads_elementwise(var, operands, shape) -> bool:
@@ -323,9 +338,20 @@ def _emit_np_dot(ctx, a, b, out):
     if a.ndim == b.ndim == 1:                 # numba returns a scalar: keep a 0-d array
         ctx.line(f"{t} = np.empty((), {NP_DTYPE[out.dtype]})")
         ctx.line(f"{t}[()] = np.dot({ctx.blas(a)}, {ctx.blas(b)})")
+    elif a.ndim == b.ndim == 2:
+        _emit_gemm(ctx, ctx.blas(a), ctx.blas(b), t, out.dtype)
     else:
         ctx.line(f"{t} = np.dot({ctx.blas(a)}, {ctx.blas(b)})")
     ctx.define(out, t, "C")
+
+
+def _emit_gemm(ctx, an, bn, t, dtype):
+    """``t = an @ bn`` (2-D, C or F layouts) with one BLAS call (native.gemm: an intrinsic, so
+    no nested compilation per layout combination, and transposed operands are not copied)."""
+    ctx.line(f"if {an}.shape[1] != {bn}.shape[0]:")
+    ctx.line("    raise ValueError('matmul: the inner dimensions of the operands differ')")
+    ctx.line(f"{t} = np.empty(({an}.shape[0], {bn}.shape[1]), {NP_DTYPE[dtype]})")
+    ctx.line(f"gemm({an}, {bn}, {t})")
 
 
 def _supports_matmul(node):
@@ -370,7 +396,10 @@ def _emit_dot(ctx, node):
     a2 = ctx.fresh("t")
     ctx.line(f"{a2} = {an}.reshape((-1, {an}.shape[{a.ndim - 1}]))")
     t2 = ctx.fresh("t")
-    ctx.line(f"{t2} = np.dot({a2}, {ctx.blas(b)})")
+    if b.ndim == 2:
+        _emit_gemm(ctx, a2, ctx.blas(b), t2, out.dtype)
+    else:
+        ctx.line(f"{t2} = np.dot({a2}, {ctx.blas(b)})")
     lead = [f"{an}.shape[{k}]" for k in range(a.ndim - 1)]
     tail = [f"{t2}.shape[1]"] if b.ndim == 2 else []
     t = ctx.fresh("t")
@@ -693,3 +722,6 @@ def emit(ctx, node) -> None:
         _emit_elementwise(ctx, node)
     else:
         EMITTERS[node.op][1](ctx, node)
+
+
+from . import emit_loop, emit_nn, emit_shape  # noqa: E402,F401  (more EMITTERS; keep last)

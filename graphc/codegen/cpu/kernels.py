@@ -1,0 +1,411 @@
+"""Precompiled numba kernels that generated code calls: convolution, pooling, bias.
+
+Generated segment functions (see lower.py) import these by name (the emitters in
+emit_nn.py add the import lines), so a convolution is one call in the generated source
+instead of a loop nest re-emitted -- and re-compiled -- per graph. Every kernel works on
+C-contiguous **channels-last** arrays of one float dtype; 1-D ops pass a height-1 view and
+channels-first data is transposed at the edges by the emitter. The window geometry
+(strides, dilation, the leading padding and the output size) comes in as ints computed at
+lowering time with the op's own rules (graphc.ir.ops.nn), so the kernels hold no padding
+policy of their own: an input position ``i * stride - pad + tap * dilation`` outside the
+input is padding (zero for convolutions, skipped for pooling).
+
+Convolutions are im2col + GEMM: blocks of output rows are gathered into a column matrix and
+multiplied with ``np.dot`` (BLAS); measured faster than direct loops for every layer of the
+benchmark convnet (see the module's tests and bench notes in emit_nn.py). The depthwise
+convolution has no reduction over channels to give BLAS and uses direct loops.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# rows of the im2col matrix per block: ~1-4 MB of float32 for typical K, stays in L2/L3
+_BLOCK_ROWS = 4096
+
+_OPTS = dict(cache=True, nogil=True, error_model="numpy")
+
+
+@njit(**_OPTS)
+def _im2col(x, col, n0, n1, sh, sw, dh, dw, ph, pw, oh, ow, kh, kw):
+    """Rows of images n0..n1-1 (N, H, W, C) into col[(n - n0) * oh * ow + i * ow + j, tap*C+c]."""
+    h, w, c = x.shape[1], x.shape[2], x.shape[3]
+    r = 0
+    for n in range(n0, n1):
+        for i in range(oh):
+            for j in range(ow):
+                for a in range(kh):
+                    ih = i * sh - ph + a * dh
+                    for b in range(kw):
+                        iw = j * sw - pw + b * dw
+                        base = (a * kw + b) * c
+                        if 0 <= ih < h and 0 <= iw < w:
+                            for q in range(c):
+                                col[r, base + q] = x[n, ih, iw, q]
+                        else:
+                            for q in range(c):
+                                col[r, base + q] = 0
+                r += 1
+
+
+@njit(**_OPTS)
+def _col2im(dcol, dx, n0, n1, sh, sw, dh, dw, ph, pw, oh, ow, kh, kw):
+    """Adds the column-matrix cotangent rows back into dx (N, H, W, C)."""
+    h, w, c = dx.shape[1], dx.shape[2], dx.shape[3]
+    r = 0
+    for n in range(n0, n1):
+        for i in range(oh):
+            for j in range(ow):
+                for a in range(kh):
+                    ih = i * sh - ph + a * dh
+                    if ih < 0 or ih >= h:
+                        continue
+                    for b in range(kw):
+                        iw = j * sw - pw + b * dw
+                        if iw < 0 or iw >= w:
+                            continue
+                        base = (a * kw + b) * c
+                        for q in range(c):
+                            dx[n, ih, iw, q] += dcol[r, base + q]
+                r += 1
+
+
+@njit(**_OPTS)
+def conv2d_fwd(x, k, sh, sw, dh, dw, ph, pw, oh, ow):
+    """x (N, H, W, C), k (KH, KW, C, O) -> (N, oh, ow, O); ph/pw: leading padding.
+
+    Example (generated code):
+        t3 = conv2d_fwd(v0, v1, 1, 1, 1, 1, 0, 0, 26, 26)
+    """
+    n, c = x.shape[0], x.shape[3]
+    kh, kw, o = k.shape[0], k.shape[1], k.shape[3]
+    kk = kh * kw * c
+    k2 = k.reshape((kk, o))
+    out = np.empty((n, oh, ow, o), x.dtype)
+    out2 = out.reshape((n * oh * ow, o))
+    per = oh * ow
+    nb = max(1, _BLOCK_ROWS // max(per, 1))
+    col = np.empty((min(nb, max(n, 1)) * per, kk), x.dtype)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        rows = (n1 - n0) * per
+        _im2col(x, col, n0, n1, sh, sw, dh, dw, ph, pw, oh, ow, kh, kw)
+        np.dot(col[:rows], k2, out2[n0 * per:n0 * per + rows])
+    return out
+
+
+@njit(**_OPTS)
+def conv2d_bwd_input(xshape_h, xshape_w, k, g, sh, sw, dh, dw, ph, pw):
+    """The cotangent of conv2d_fwd's x: g (N, oh, ow, O), k (KH, KW, C, O) -> (N, H, W, C)."""
+    n, oh, ow, o = g.shape
+    kh, kw, c = k.shape[0], k.shape[1], k.shape[2]
+    kk = kh * kw * c
+    k2t = k.reshape((kk, o)).T
+    dx = np.zeros((n, xshape_h, xshape_w, c), g.dtype)
+    g2 = g.reshape((n * oh * ow, o))
+    per = oh * ow
+    nb = max(1, _BLOCK_ROWS // max(per, 1))
+    dcol = np.empty((min(nb, max(n, 1)) * per, kk), g.dtype)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        rows = (n1 - n0) * per
+        np.dot(g2[n0 * per:n0 * per + rows], k2t, dcol[:rows])
+        _col2im(dcol, dx, n0, n1, sh, sw, dh, dw, ph, pw, oh, ow, kh, kw)
+    return dx
+
+
+@njit(**_OPTS)
+def conv2d_bwd_filter(x, g, kh, kw, sh, sw, dh, dw, ph, pw):
+    """The cotangent of conv2d_fwd's kernel: x (N, H, W, C), g (N, oh, ow, O) -> k-shaped."""
+    n, c = x.shape[0], x.shape[3]
+    oh, ow, o = g.shape[1], g.shape[2], g.shape[3]
+    kk = kh * kw * c
+    dk = np.zeros((kk, o), g.dtype)
+    g2 = g.reshape((n * oh * ow, o))
+    per = oh * ow
+    nb = max(1, _BLOCK_ROWS // max(per, 1))
+    col = np.empty((min(nb, max(n, 1)) * per, kk), x.dtype)
+    part = np.empty((kk, o), g.dtype)
+    for n0 in range(0, n, nb):
+        n1 = min(n, n0 + nb)
+        rows = (n1 - n0) * per
+        _im2col(x, col, n0, n1, sh, sw, dh, dw, ph, pw, oh, ow, kh, kw)
+        np.dot(col[:rows].T, g2[n0 * per:n0 * per + rows], part)
+        dk += part
+    return dk.reshape((kh, kw, c, o))
+
+
+@njit(**_OPTS)
+def conv2d_fwd_direct(x, k, sh, sw, dh, dw, ph, pw, oh, ow):
+    """Direct-loop conv2d (same contract as conv2d_fwd); kept for the im2col comparison."""
+    n, h, w, c = x.shape
+    kh, kw, o = k.shape[0], k.shape[1], k.shape[3]
+    out = np.zeros((n, oh, ow, o), x.dtype)
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for a in range(kh):
+                    ih = i * sh - ph + a * dh
+                    if ih < 0 or ih >= h:
+                        continue
+                    for e in range(kw):
+                        iw = j * sw - pw + e * dw
+                        if iw < 0 or iw >= w:
+                            continue
+                        for q in range(c):
+                            xv = x[b, ih, iw, q]
+                            for p in range(o):
+                                out[b, i, j, p] += xv * k[a, e, q, p]
+    return out
+
+
+# -- depthwise: out[..., c * M + m] = sum_taps x[..., c] * k[tap, c, m] ------------------------
+
+@njit(**_OPTS)
+def depthwise_fwd(x, k, sh, sw, dh, dw, ph, pw, oh, ow):
+    """x (N, H, W, C), k (KH, KW, C, M) -> (N, oh, ow, C * M)."""
+    n, h, w, c = x.shape
+    kh, kw, m = k.shape[0], k.shape[1], k.shape[3]
+    k3 = k.reshape((kh, kw, c * m))
+    out = np.zeros((n, oh, ow, c * m), x.dtype)
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for a in range(kh):
+                    ih = i * sh - ph + a * dh
+                    if ih < 0 or ih >= h:
+                        continue
+                    for e in range(kw):
+                        iw = j * sw - pw + e * dw
+                        if iw < 0 or iw >= w:
+                            continue
+                        for q in range(c * m):
+                            out[b, i, j, q] += x[b, ih, iw, q // m] * k3[a, e, q]
+    return out
+
+
+@njit(**_OPTS)
+def depthwise_bwd_input(xh, xw, k, g, sh, sw, dh, dw, ph, pw):
+    """The cotangent of depthwise_fwd's x: -> (N, xh, xw, C)."""
+    n, oh, ow = g.shape[0], g.shape[1], g.shape[2]
+    kh, kw, c, m = k.shape
+    k3 = k.reshape((kh, kw, c * m))
+    dx = np.zeros((n, xh, xw, c), g.dtype)
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for a in range(kh):
+                    ih = i * sh - ph + a * dh
+                    if ih < 0 or ih >= xh:
+                        continue
+                    for e in range(kw):
+                        iw = j * sw - pw + e * dw
+                        if iw < 0 or iw >= xw:
+                            continue
+                        for q in range(c * m):
+                            dx[b, ih, iw, q // m] += g[b, i, j, q] * k3[a, e, q]
+    return dx
+
+
+@njit(**_OPTS)
+def depthwise_bwd_filter(x, g, kh, kw, mult, sh, sw, dh, dw, ph, pw):
+    """The cotangent of depthwise_fwd's kernel: -> (KH, KW, C, M)."""
+    n, h, w, c = x.shape
+    oh, ow = g.shape[1], g.shape[2]
+    dk = np.zeros((kh, kw, c * mult), g.dtype)
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for a in range(kh):
+                    ih = i * sh - ph + a * dh
+                    if ih < 0 or ih >= h:
+                        continue
+                    for e in range(kw):
+                        iw = j * sw - pw + e * dw
+                        if iw < 0 or iw >= w:
+                            continue
+                        for q in range(c * mult):
+                            dk[a, e, q] += x[b, ih, iw, q // mult] * g[b, i, j, q]
+    return dk.reshape((kh, kw, c, mult))
+
+
+# -- pooling (window taps outside the input are skipped) -----------------------------------------
+
+@njit(**_OPTS)
+def max_pool_fwd(x, kh, kw, sh, sw, ph, pw, oh, ow):
+    """x (N, H, W, C) -> (N, oh, ow, C): the maximum of each window (nan propagates)."""
+    n, h, w, c = x.shape
+    out = np.empty((n, oh, ow, c), x.dtype)
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                first = True
+                for a in range(kh):
+                    ih = i * sh - ph + a
+                    if ih < 0 or ih >= h:
+                        continue
+                    for e in range(kw):
+                        iw = j * sw - pw + e
+                        if iw < 0 or iw >= w:
+                            continue
+                        if first:
+                            for q in range(c):
+                                out[b, i, j, q] = x[b, ih, iw, q]
+                            first = False
+                        else:
+                            for q in range(c):
+                                v = x[b, ih, iw, q]
+                                m = out[b, i, j, q]
+                                if v > m or (v != v and m == m):
+                                    out[b, i, j, q] = v
+    return out
+
+
+@njit(**_OPTS)
+def _max_pool_argmax(x, kh, kw, sh, sw, ph, pw, oh, ow):
+    """Flat input position (ih * W + iw) of the first maximum of every window/channel."""
+    n, h, w, c = x.shape
+    arg = np.empty((n, oh, ow, c), np.int64)
+    best = np.empty(c, x.dtype)
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                first = True
+                for a in range(kh):
+                    ih = i * sh - ph + a
+                    if ih < 0 or ih >= h:
+                        continue
+                    for e in range(kw):
+                        iw = j * sw - pw + e
+                        if iw < 0 or iw >= w:
+                            continue
+                        pos = ih * w + iw
+                        if first:
+                            for q in range(c):
+                                best[q] = x[b, ih, iw, q]
+                                arg[b, i, j, q] = pos
+                            first = False
+                        else:
+                            for q in range(c):
+                                v = x[b, ih, iw, q]
+                                m = best[q]
+                                # numpy's argmax: the first nan, else the first maximum
+                                if (v > m and m == m) or (v != v and m == m):
+                                    best[q] = v
+                                    arg[b, i, j, q] = pos
+    return arg
+
+
+@njit(**_OPTS)
+def max_pool_grad(x, g, kh, kw, sh, sw, ph, pw):
+    """Routes g (N, oh, ow, C) to the first maximum of each window: -> x-shaped."""
+    n, h, w, c = x.shape
+    oh, ow = g.shape[1], g.shape[2]
+    arg = _max_pool_argmax(x, kh, kw, sh, sw, ph, pw, oh, ow)
+    dx = np.zeros((n, h, w, c), g.dtype)
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for q in range(c):
+                    pos = arg[b, i, j, q]
+                    dx[b, pos // w, pos % w, q] += g[b, i, j, q]
+    return dx
+
+
+@njit(**_OPTS)
+def max_pool_grad_grad(x, hh, kh, kw, sh, sw, ph, pw, oh, ow):
+    """hh (x-shaped) picked at the first maximum of each window: -> (N, oh, ow, C)."""
+    n, h, w, c = x.shape
+    arg = _max_pool_argmax(x, kh, kw, sh, sw, ph, pw, oh, ow)
+    out = np.empty((n, oh, ow, c), hh.dtype)
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for q in range(c):
+                    pos = arg[b, i, j, q]
+                    out[b, i, j, q] = hh[b, pos // w, pos % w, q]
+    return out
+
+
+@njit(**_OPTS)
+def _window_count(i, s, p, k, n):
+    lo = i * s - p
+    hi = lo + k
+    return min(hi, n) - max(lo, 0)
+
+
+@njit(**_OPTS)
+def avg_pool_fwd(x, kh, kw, sh, sw, ph, pw, oh, ow):
+    """The mean over the valid (unpadded) elements of each window: -> (N, oh, ow, C)."""
+    n, h, w, c = x.shape
+    out = np.zeros((n, oh, ow, c), x.dtype)
+    for b in range(n):
+        for i in range(oh):
+            ch = _window_count(i, sh, ph, kh, h)
+            for j in range(ow):
+                cnt = ch * _window_count(j, sw, pw, kw, w)
+                for a in range(kh):
+                    ih = i * sh - ph + a
+                    if ih < 0 or ih >= h:
+                        continue
+                    for e in range(kw):
+                        iw = j * sw - pw + e
+                        if iw < 0 or iw >= w:
+                            continue
+                        for q in range(c):
+                            out[b, i, j, q] += x[b, ih, iw, q]
+                for q in range(c):
+                    out[b, i, j, q] = out[b, i, j, q] / cnt
+    return out
+
+
+@njit(**_OPTS)
+def avg_pool_grad(xh, xw, g, kh, kw, sh, sw, ph, pw):
+    """Spreads g (N, oh, ow, C) / count over each window: -> (N, xh, xw, C)."""
+    n, oh, ow, c = g.shape
+    dx = np.zeros((n, xh, xw, c), g.dtype)
+    for b in range(n):
+        for i in range(oh):
+            ch = _window_count(i, sh, ph, kh, xh)
+            for j in range(ow):
+                cnt = ch * _window_count(j, sw, pw, kw, xw)
+                for a in range(kh):
+                    ih = i * sh - ph + a
+                    if ih < 0 or ih >= xh:
+                        continue
+                    for e in range(kw):
+                        iw = j * sw - pw + e
+                        if iw < 0 or iw >= xw:
+                            continue
+                        for q in range(c):
+                            dx[b, ih, iw, q] += g[b, i, j, q] / cnt
+    return dx
+
+
+# -- bias ------------------------------------------------------------------------------------------
+
+@njit(**_OPTS)
+def bias_add3(x, bias):
+    """x (A, C, B) + bias (C,) broadcast over A and B -> a new (A, C, B) array."""
+    a_, c, b_ = x.shape
+    out = np.empty_like(x)
+    for i in range(a_):
+        for q in range(c):
+            bq = bias[q]
+            for j in range(b_):
+                out[i, q, j] = x[i, q, j] + bq
+    return out
+
+
+@njit(**_OPTS)
+def bias_grad3(g):
+    """g (A, C, B) summed over A and B -> (C,)."""
+    a_, c, b_ = g.shape
+    out = np.zeros(c, g.dtype)
+    for i in range(a_):
+        for q in range(c):
+            s = out[q]
+            for j in range(b_):
+                s += g[i, q, j]
+            out[q] = s
+    return out

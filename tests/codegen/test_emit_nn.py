@@ -1,0 +1,131 @@
+"""Native conv / pooling / bias emitters equal the reference interpreter: forward values and
+the gradients (the backprop helper ops), strides 2, 'same' / 'valid' / 'causal' padding,
+dilation, both data formats -- each graph compiled to ONE native call."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from graphc.codegen import compile_graph
+from graphc.codegen.cpu import kernels
+from graphc.codegen.cpu.emit import native_supported
+from graphc.ir import Graph, TensorType, apply, evaluate, source
+from graphc.passes.autodiff import gradients
+
+
+def _ph(shape, name):
+    return source("input", TensorType("float32", shape), name=name)
+
+
+def _chan(shape_last, fmt):
+    """A channels-last shape (N, *S, C) in ``fmt`` order."""
+    if fmt == "channels_last":
+        return shape_last
+    return (shape_last[0], shape_last[-1]) + tuple(shape_last[1:-1])
+
+
+def _build(fmt):
+    """Many NN ops and their gradients in one graph (one compile per data format)."""
+    rng = np.random.default_rng(0)
+    inputs, arrays, outs, labels = [], [], [], []
+
+    def inp(shape, name):
+        v = _ph(shape, name)
+        inputs.append(v)
+        arrays.append(rng.normal(size=tuple(3 if d == "B" else d for d in shape))
+                      .astype(np.float32))
+        return v
+
+    def add(label, y, wrt):
+        r = inp(tuple(y.shape), f"r_{label}")            # random cotangent
+        loss = apply("sum", apply("mul", y, r))
+        outs.append(y)
+        labels.append(label)
+        for w, gv in zip(wrt, gradients(loss, wrt)):
+            outs.append(gv)
+            labels.append(f"d{label}/d{w.name}")
+
+    x2 = inp(_chan(("B", 7, 6, 3), fmt), "x2")
+    for k, (ks, st, pad, dil) in enumerate([((3, 3), 1, "valid", 1), ((3, 2), 2, "same", 1),
+                                            ((2, 3), (2, 1), "valid", 1),
+                                            ((3, 3), 1, "same", 2)]):
+        w = inp(ks + (3, 4), f"w{k}")
+        add(f"conv2d{k}", apply("conv2d", x2, w, strides=st, padding=pad, dilation=dil,
+                                data_format=fmt), [x2, w])
+    x1 = inp(_chan(("B", 9, 2), fmt), "x1")
+    for k, (ks, st, pad, dil) in enumerate([(3, 2, "same", 1), (2, 1, "causal", 2),
+                                            (3, 1, "valid", 1)]):
+        w = inp((ks, 2, 3), f"u{k}")
+        add(f"conv1d{k}", apply("conv1d", x1, w, strides=st, padding=pad, dilation=dil,
+                                data_format=fmt), [x1, w])
+    dk = inp((3, 3, 3, 2), "dk")
+    for k, (st, pad) in enumerate([(1, "same"), (2, "valid")]):
+        add(f"depthwise{k}", apply("depthwise_conv2d", x2, dk, strides=st, padding=pad,
+                                   data_format=fmt), [x2, dk])
+    xt = inp(_chan(("B", 3, 4, 2), fmt), "xt")
+    tk = inp((3, 3, 5, 2), "tk")
+    for k, (st, pad) in enumerate([(2, "valid"), (2, "same")]):
+        add(f"deconv{k}", apply("conv2d_transpose", xt, tk, strides=st, padding=pad,
+                                data_format=fmt), [xt, tk])
+    for op in ("max_pool2d", "avg_pool2d"):
+        for k, (ps, st, pad) in enumerate([(2, None, "valid"), (3, 2, "same")]):
+            add(f"{op}{k}", apply(op, x2, pool_size=ps, strides=st, padding=pad,
+                                  data_format=fmt), [x2])
+    for op in ("max_pool1d", "avg_pool1d"):
+        add(f"{op}", apply(op, x1, pool_size=3, strides=2, padding="same",
+                           data_format=fmt), [x1])
+    b = inp((3,), "b")
+    add("bias_add", apply("bias_add", x2, b, data_format=fmt), [x2, b])
+    bf = inp(tuple(x2.shape[1:]), "bf")
+    add("bias_add_full", apply("bias_add", x2, bf, data_format=fmt), [x2, bf])
+    return inputs, arrays, outs, labels
+
+
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+def test_nn_ops_and_gradients_match_the_interpreter_in_one_native_call(fmt):
+    inputs, arrays, outs, labels = _build(fmt)
+    g = Graph(inputs, outs, name=f"nn_{fmt}")
+    nn_ops = {n.op for n in g.nodes()} - {"input", "sum", "mul", "add", "constant",
+                                          "broadcast_like", "fill_like"}
+    assert {"conv2d_backprop_input", "conv2d_backprop_filter", "max_pool2d_grad",
+            "avg_pool2d_grad", "depthwise_conv2d_backprop_filter", "bias_add_grad",
+            "conv1d_backprop_input"} <= nn_ops
+    fn = compile_graph(g)
+    assert fn.stats["python_nodes"] == 0, fn.program.fallback_ops
+    assert fn.stats["segments"] == 1
+    got = fn(arrays)
+    ref = evaluate(outs, dict(zip(inputs, arrays)))
+    for label, r, v in zip(labels, ref, got):
+        assert v.shape == r.shape and v.dtype == r.dtype, label
+        np.testing.assert_allclose(v, r, rtol=2e-5, atol=2e-5, err_msg=label)
+
+
+def test_max_pool_gradient_goes_to_the_first_maximum_and_nan_propagates():
+    x = _ph(("B", 2, 4, 1), "x")
+    y = apply("max_pool2d", x, pool_size=2)
+    gr = apply("max_pool2d_grad", x, apply("fill_like", y, value=1.0, dtype="float32"),
+               pool_size=2)
+    g = Graph([x], [y, gr])
+    fn = compile_graph(g)
+    xa = np.array([[1, 1, 0, np.nan], [1, 0, 2, 3]], np.float32).reshape(1, 2, 4, 1)
+    got = fn([xa])
+    ref = evaluate(g.outputs, {x: xa})
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[1], ref[1])
+    assert got[1][0, 0, 0, 0] == 1 and got[1][0, 0, 1, 0] == 0      # the FIRST of the ties
+
+
+def test_conv_with_symbolic_spatial_dims_falls_back_cleanly():
+    x = _ph(("B", None, 3), "x")
+    w = _ph((2, 3, 4), "w")
+    node = apply("conv1d", x, w).node
+    assert not native_supported(node)
+
+
+def test_im2col_and_direct_conv_kernels_agree():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2, 6, 5, 3)).astype(np.float32)
+    k = rng.normal(size=(3, 2, 3, 4)).astype(np.float32)
+    a = kernels.conv2d_fwd(x, k, 2, 1, 1, 2, 1, 1, 3, 4)
+    b = kernels.conv2d_fwd_direct(x, k, 2, 1, 1, 2, 1, 1, 3, 4)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)

@@ -1,0 +1,125 @@
+"""Native shape / indexing / misc emitters equal the reference interpreter (values and the
+gradients built from them), and the ops that used to fall back to numpy now run natively."""
+from __future__ import annotations
+
+import numpy as np
+
+from graphc.codegen import compile_graph
+from graphc.codegen.cpu.emit import native_supported
+from graphc.ir import Graph, TensorType, apply, evaluate, source
+from graphc.passes.autodiff import gradients
+
+from ..ir.op_cases import all_cases
+from ..ir.test_op_registry import build
+
+NOW_NATIVE = {
+    "conv1d", "conv2d", "depthwise_conv2d", "conv2d_transpose",
+    "conv1d_backprop_input", "conv1d_backprop_filter", "conv2d_backprop_input",
+    "conv2d_backprop_filter", "depthwise_conv2d_backprop_input",
+    "depthwise_conv2d_backprop_filter", "max_pool1d", "max_pool2d", "avg_pool1d",
+    "avg_pool2d", "max_pool1d_grad", "max_pool2d_grad", "max_pool1d_grad_grad",
+    "max_pool2d_grad_grad", "avg_pool1d_grad", "avg_pool2d_grad", "bias_add",
+    "bias_add_grad", "scan", "slice", "slice_grad", "concatenate", "split_like", "stack",
+    "one_hot", "argmax", "argmin", "var", "std", "cumsum", "cumprod", "tile", "repeat",
+    "reverse", "batch_dot", "tensordot", "sparse_softmax_cross_entropy", "where",
+    "sigmoid_cross_entropy",
+}
+
+
+def _ph(shape, name, dtype="float32"):
+    return source("input", TensorType(dtype, shape), name=name)
+
+
+def test_registry_cases_of_these_ops_run_natively():
+    seen = set()
+    for case in all_cases():
+        if case.op not in NOW_NATIVE or case.check is not None:
+            continue
+        xs, outs = build(case)
+        node = outs[0].node
+        if any(v.dtype == "float16" for v in list(node.inputs) + list(node.outputs)):
+            continue
+        if case.op == "pad" and case.attrs.get("mode", "constant") != "constant":
+            continue
+        assert native_supported(node), case.id
+        seen.add(case.op)
+    assert NOW_NATIVE - seen <= {"where", "sigmoid_cross_entropy"} or not NOW_NATIVE - seen
+
+
+def test_constant_pad_is_native_and_reflect_pad_falls_back():
+    x = _ph((3, 4), "x")
+    assert native_supported(apply("pad", x, pads=((1, 2), (0, 1))).node)
+    assert not native_supported(apply("pad", x, pads=((1, 1), (1, 1)), mode="reflect").node)
+
+
+def test_shape_ops_and_their_gradients_match_the_interpreter():
+    rng = np.random.default_rng(0)
+    x = _ph(("B", 4, 6), "x")
+    y = _ph(("B", 4, 6), "y")
+    z = _ph(("B", 4, 3), "z")
+    lab = _ph(("B",), "lab", "int64")
+    m = _ph((6, 5), "m")
+    outs = [
+        x[:, 1:3, ::-2],
+        x[:, -1],
+        apply("reverse", x, axes=(1, 2)),
+        apply("concatenate", x, z, axis=2),
+        apply("stack", x, y, axis=1),
+        apply("pad", x, pads=((0, 0), (1, 2), (2, 0)), constant_value=1.5),
+        apply("tile", z, reps=(1, 2, 3)),
+        apply("repeat", z, repeats=3, axis=1),
+        apply("repeat", z, repeats=2),
+        apply("one_hot", lab, num_classes=4),
+        apply("argmax", x, axis=1),
+        apply("argmin", x, axis=2, keepdims=True),
+        apply("var", x, axes=(1, 2)),
+        apply("std", x, axes=(2,), keepdims=True),
+        apply("cumsum", x, axis=1),
+        apply("cumprod", z, axis=2),
+        apply("tensordot", x, m, axes=((2,), (0,))),
+        apply("batch_dot", x, y, axes=(2, 2)),
+        apply("batch_dot", x, y, axes=(1, 1)),
+        apply("sparse_softmax_cross_entropy", x[:, 0], lab),
+    ]
+    wrt = [x, y, z, m]
+    loss = None
+    for o in outs:
+        if o.dtype != "float32":
+            continue
+        term = apply("sum", apply("mul", o, o))
+        loss = term if loss is None else apply("add", loss, term)
+    grads = gradients(loss, wrt)
+    g = Graph([x, y, z, lab, m], outs + grads, name="shape_ops")
+    for n in g.nodes():
+        if n.op in NOW_NATIVE:
+            assert native_supported(n), n.op
+    fn = compile_graph(g)
+    assert fn.stats["python_nodes"] == 0, fn.program.fallback_ops
+    arrays = [rng.normal(size=(3, 4, 6)).astype(np.float32),
+              rng.normal(size=(3, 4, 6)).astype(np.float32),
+              rng.uniform(0.5, 1.5, size=(3, 4, 3)).astype(np.float32),
+              np.array([0, 3, 1], np.int64),
+              rng.normal(size=(6, 5)).astype(np.float32)]
+    got = fn(arrays)
+    ref = evaluate(g.outputs, dict(zip(g.inputs, arrays)))
+    for k, (r, v) in enumerate(zip(ref, got)):
+        assert v.shape == r.shape and v.dtype == r.dtype, k
+        np.testing.assert_allclose(v, r, rtol=3e-5, atol=3e-5, err_msg=f"output {k}")
+
+
+def test_argmax_takes_the_first_nan_and_the_first_maximum():
+    x = _ph((2, 4), "x")
+    g = Graph([x], [apply("argmax", x, axis=1), apply("argmin", x, axis=1)])
+    fn = compile_graph(g)
+    xa = np.array([[1, 3, 3, 0], [2, np.nan, 5, np.nan]], np.float32)
+    got = fn([xa])
+    np.testing.assert_array_equal(got[0], [1, 1])
+    np.testing.assert_array_equal(got[1], [3, 1])
+
+
+def test_out_of_range_sparse_label_is_a_clear_error():
+    x, lab = _ph((2, 3), "x"), _ph((2,), "lab", "int64")
+    fn = compile_graph(Graph([x, lab], [apply("sparse_softmax_cross_entropy", x, lab)]))
+    import pytest
+    with pytest.raises(ValueError, match="out of range"):
+        fn([np.zeros((2, 3), np.float32), np.array([0, 3], np.int64)])
