@@ -273,6 +273,10 @@ class CompiledFunction:
                 var.value = np.array(new)
 
 
+# kernels of graphc.codegen.cpu.kernels that call BLAS (the emitters import them by name)
+_BLAS_KERNELS = ("conv2d_fwd", "conv2d_bwd_input", "conv2d_bwd_filter")
+
+
 class _BlasThreadPolicy:
     """Who owns the cores during a call: BLAS with one thread or with all of them.
 
@@ -295,7 +299,9 @@ class _BlasThreadPolicy:
 
     @classmethod
     def for_program(cls, program):
-        if "gemm(" not in program.source:
+        # gemm in the generated source, or a precompiled kernel that calls it (convolutions)
+        if "gemm(" not in program.source and \
+                not any(f"import {k}" in program.source for k in _BLAS_KERNELS):
             return None
         from .cpu import native
         if native.blas_library() is None:

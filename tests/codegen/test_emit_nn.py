@@ -129,3 +129,85 @@ def test_im2col_and_direct_conv_kernels_agree():
     a = kernels.conv2d_fwd(x, k, 2, 1, 1, 2, 1, 1, 3, 4)
     b = kernels.conv2d_fwd_direct(x, k, 2, 1, 1, 2, 1, 1, 3, 4)
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def _max_pool_grad_numpy(x, g, kh, kw, sh, sw, ph, pw):
+    """Independent routing: each window's cotangent to its first maximum (np.argmax)."""
+    n, h, w, c = x.shape
+    dx = np.zeros_like(x)
+    for i in range(g.shape[1]):
+        for j in range(g.shape[2]):
+            r0, c0 = i * sh - ph, j * sw - pw
+            rs = [r for r in range(r0, r0 + kh) if 0 <= r < h]
+            cs = [q for q in range(c0, c0 + kw) if 0 <= q < w]
+            win = x[:, rs][:, :, cs].reshape(n, len(rs) * len(cs), c)
+            best = np.argmax(win, axis=1)                       # (n, c)
+            for b in range(n):
+                for q in range(c):
+                    t = best[b, q]
+                    dx[b, rs[t // len(cs)], cs[t % len(cs)], q] += g[b, i, j, q]
+    return dx
+
+
+@pytest.mark.parametrize("geom", [
+    # (H, W, kh, kw, sh, sw, ph, pw): tiled with an uncovered last row/col, gaps between
+    # windows (stride > pool), overlapping windows, leading padding
+    (7, 5, 2, 2, 2, 2, 0, 0), (8, 7, 2, 2, 3, 3, 0, 0), (6, 8, 2, 2, 2, 3, 0, 0),
+    (6, 7, 3, 2, 3, 2, 0, 0),
+    (6, 6, 3, 3, 2, 2, 0, 0), (5, 6, 3, 3, 2, 2, 1, 1)])
+def test_max_pool_grad_kernel_routes_to_the_first_maximum_for_every_window_geometry(geom):
+    h, w, kh, kw, sh, sw, ph, pw = geom
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 3, size=(2, h, w, 3)).astype(np.float32)     # many ties
+    oh = (h + 2 * ph - kh) // sh + 1
+    ow = (w + 2 * pw - kw) // sw + 1
+    g = rng.normal(size=(2, oh, ow, 3)).astype(np.float32)
+    dx = kernels.max_pool_grad(x, g, kh, kw, sh, sw, ph, pw)  # uncovered elements: zero
+    np.testing.assert_allclose(dx, _max_pool_grad_numpy(x, g, kh, kw, sh, sw, ph, pw),
+                               rtol=1e-6, atol=1e-6)
+
+
+def _conv_filter_grad_numpy(x, g, kh, kw, sh, sw, ph, pw):
+    n, h, w, c = x.shape
+    oh, ow = g.shape[1], g.shape[2]
+    xp = np.zeros((n, h + kh + sh * oh, w + kw + sw * ow, c), np.float64)
+    xp[:, ph:ph + h, pw:pw + w] = x
+    dk = np.zeros((kh, kw, c, g.shape[3]))
+    for a in range(kh):
+        for e in range(kw):
+            patch = xp[:, a:a + sh * oh:sh, e:e + sw * ow:sw][:, :oh, :ow]
+            dk[a, e] = np.einsum("nijc,nijo->co", patch, g)
+    return dk
+
+
+@pytest.mark.parametrize("c", [1, 2, 5])        # K = 9 * c: direct loops (<= 16) and im2col
+def test_conv_filter_gradient_direct_and_im2col_paths_match_numpy(c):
+    assert (9 * c <= kernels._DIRECT_MAX_K) == (c == 1)
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3, 7, 6, c)).astype(np.float32)
+    g = rng.normal(size=(3, 4, 3, 4)).astype(np.float32)        # 3x3 taps, stride 2, pad 1
+    got = kernels.conv2d_bwd_filter(x, g, 3, 3, 2, 2, 1, 1, 1, 1)
+    np.testing.assert_allclose(got, _conv_filter_grad_numpy(x, g, 3, 3, 2, 2, 1, 1),
+                               rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(6, 4, 1), (2, 4, 5)])    # channels-last fast path / general
+def test_bias_kernels_match_numpy(shape):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=shape).astype(np.float32)
+    b = rng.normal(size=shape[1]).astype(np.float32)
+    np.testing.assert_allclose(kernels.bias_add3(x, b), x + b[None, :, None], rtol=1e-6)
+    np.testing.assert_allclose(kernels.bias_grad3(x), x.sum(axis=(0, 2)), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_conv_graph_without_dense_gets_the_blas_thread_policy(monkeypatch):
+    from graphc.codegen.cpu import native
+    if native.blas_library() is None:
+        pytest.skip("the BLAS library's thread count cannot be set here")
+    monkeypatch.setenv("GRAPHC_BLAS_THREADS", "1")
+    x = _ph(("B", 5, 5, 2), "x")
+    w = _ph((3, 3, 2, 4), "w")
+    fn = compile_graph(Graph([x, w], [apply("conv2d", x, w)]))
+    assert "gemm(" not in fn.source                 # the products live inside the kernel
+    assert fn.blas_threads is not None and fn.blas_threads.fixed == 1

@@ -10,8 +10,9 @@ and out, 1-D ops run as 2-D ops of height 1.
 Conv strategy (measured on the issue-5 convnet, batch 128, 2 cores; see the report in
 emit_nn's tests' docstring): im2col blocks + BLAS sgemm beat direct loops by ~10x on the
 64-channel layer and ~3x on the 1-channel first layer, so conv / backprop_input /
-backprop_filter all use im2col + ``np.dot``; depthwise convolution (no channel reduction)
-uses direct loops.
+backprop_filter use im2col + native ``gemm`` (the 1-channel layer's filter gradient: direct
+loops, see kernels._DIRECT_MAX_K); depthwise convolution (no channel reduction) uses direct
+loops.
 """
 from __future__ import annotations
 

@@ -11,14 +11,19 @@ policy of their own: an input position ``i * stride - pad + tap * dilation`` out
 input is padding (zero for convolutions, skipped for pooling).
 
 Convolutions are im2col + GEMM: blocks of output rows are gathered into a column matrix and
-multiplied with ``np.dot`` (BLAS); measured faster than direct loops for every layer of the
-benchmark convnet (see the module's tests and bench notes in emit_nn.py). The depthwise
-convolution has no reduction over channels to give BLAS and uses direct loops.
+multiplied with ``gemm`` (graphc.codegen.cpu.native: one sgemm call with transpose flags, no
+copies of transposed operands); measured faster than direct loops for every layer of the
+benchmark convnet, except the filter gradient of a layer with a very short reduction (taps *
+channels <= ``_DIRECT_MAX_K``), which uses direct loops. The executor's BLAS-thread policy
+knows these kernels call BLAS (executor._BLAS_KERNELS). The depthwise convolution has no
+reduction over channels to give BLAS and uses direct loops.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from .native import gemm
 
 # rows of the im2col matrix per block: ~1-4 MB of float32 for typical K, stays in L2/L3
 _BLOCK_ROWS = 4096
@@ -70,6 +75,16 @@ def _col2im(dcol, dx, n0, n1, sh, sw, dh, dw, ph, pw, oh, ow, kh, kw):
                 r += 1
 
 
+# Below this many taps * input channels (the GEMM's reduction length) the filter gradient's
+# product -- K x (N * oh * ow) times (N * oh * ow) x O, a long reduction into a tiny result --
+# runs far below BLAS's peak and its im2col matrix costs more than the arithmetic: for the
+# first layer of the benchmark convnet (3x3 taps, 1 channel: K = 9) the direct loop below,
+# which keeps the whole K x O gradient in L1 and vectorises over O, measured 2.5 vs 3.0 ms.
+# (The same direct form of the FORWARD pass lost to im2col + sgemm, 2.6 vs 2.0 ms: O is too
+# short a vector loop to amortise its setup, so the forward keeps im2col.)
+_DIRECT_MAX_K = 16
+
+
 @njit(**_OPTS)
 def conv2d_fwd(x, k, sh, sw, dh, dw, ph, pw, oh, ow):
     """x (N, H, W, C), k (KH, KW, C, O) -> (N, oh, ow, O); ph/pw: leading padding.
@@ -90,7 +105,7 @@ def conv2d_fwd(x, k, sh, sw, dh, dw, ph, pw, oh, ow):
         n1 = min(n, n0 + nb)
         rows = (n1 - n0) * per
         _im2col(x, col, n0, n1, sh, sw, dh, dw, ph, pw, oh, ow, kh, kw)
-        np.dot(col[:rows], k2, out2[n0 * per:n0 * per + rows])
+        gemm(col[:rows], k2, out2[n0 * per:n0 * per + rows])
     return out
 
 
@@ -109,9 +124,33 @@ def conv2d_bwd_input(xshape_h, xshape_w, k, g, sh, sw, dh, dw, ph, pw):
     for n0 in range(0, n, nb):
         n1 = min(n, n0 + nb)
         rows = (n1 - n0) * per
-        np.dot(g2[n0 * per:n0 * per + rows], k2t, dcol[:rows])
+        gemm(g2[n0 * per:n0 * per + rows], k2t, dcol[:rows])
         _col2im(dcol, dx, n0, n1, sh, sw, dh, dw, ph, pw, oh, ow, kh, kw)
     return dx
+
+
+@njit(**_OPTS)
+def _conv_bwd_filter_direct_k(x, g, dk, sh, sw, dh, dw, ph, pw, kh, kw):
+    """dk[(tap * C + c), :] += x * g[n, i, j, :] over every output position (dk: K x O)."""
+    n, h, w, c = x.shape
+    oh, ow, o = g.shape[1], g.shape[2], g.shape[3]
+    for b in range(n):
+        for i in range(oh):
+            for j in range(ow):
+                for a in range(kh):
+                    ih = i * sh - ph + a * dh
+                    if ih < 0 or ih >= h:
+                        continue
+                    for e in range(kw):
+                        iw = j * sw - pw + e * dw
+                        if iw < 0 or iw >= w:
+                            continue
+                        base = (a * kw + e) * c
+                        for q in range(c):
+                            xv = x[b, ih, iw, q]
+                            r = base + q
+                            for p in range(o):
+                                dk[r, p] += xv * g[b, i, j, p]
 
 
 @njit(**_OPTS)
@@ -121,6 +160,9 @@ def conv2d_bwd_filter(x, g, kh, kw, sh, sw, dh, dw, ph, pw):
     oh, ow, o = g.shape[1], g.shape[2], g.shape[3]
     kk = kh * kw * c
     dk = np.zeros((kk, o), g.dtype)
+    if kk <= _DIRECT_MAX_K:
+        _conv_bwd_filter_direct_k(x, g, dk, sh, sw, dh, dw, ph, pw, kh, kw)
+        return dk.reshape((kh, kw, c, o))
     g2 = g.reshape((n * oh * ow, o))
     per = oh * ow
     nb = max(1, _BLOCK_ROWS // max(per, 1))
@@ -130,7 +172,7 @@ def conv2d_bwd_filter(x, g, kh, kw, sh, sw, dh, dw, ph, pw):
         n1 = min(n, n0 + nb)
         rows = (n1 - n0) * per
         _im2col(x, col, n0, n1, sh, sw, dh, dw, ph, pw, oh, ow, kh, kw)
-        np.dot(col[:rows].T, g2[n0 * per:n0 * per + rows], part)
+        gemm(col[:rows].T, g2[n0 * per:n0 * per + rows], part)
         dk += part
     return dk.reshape((kh, kw, c, o))
 
@@ -298,17 +340,75 @@ def _max_pool_argmax(x, kh, kw, sh, sw, ph, pw, oh, ow):
 
 @njit(**_OPTS)
 def max_pool_grad(x, g, kh, kw, sh, sw, ph, pw):
-    """Routes g (N, oh, ow, C) to the first maximum of each window: -> x-shaped."""
+    """Routes g (N, oh, ow, C) to the first maximum of each window: -> x-shaped.
+
+    One pass over x: each window's winning tap per channel is kept in two C-long buffers
+    (no (N, oh, ow, C) index array). Non-overlapping unpadded windows (the common 2x2 / 2
+    pooling) write every covered input element exactly once -- g at the winner, 0 elsewhere
+    -- so only the rows and columns no window covers need zeroing; otherwise dx starts at
+    zero and the winners accumulate.
+    """
     n, h, w, c = x.shape
     oh, ow = g.shape[1], g.shape[2]
-    arg = _max_pool_argmax(x, kh, kw, sh, sw, ph, pw, oh, ow)
-    dx = np.zeros((n, h, w, c), g.dtype)
+    tiled = sh >= kh and sw >= kw and ph == 0 and pw == 0
+    if tiled:
+        dx = np.empty((n, h, w, c), g.dtype)
+        for b in range(n):
+            for ih in range(oh * sh, h):
+                dx[b, ih, :, :] = 0
+            for ih in range(min(oh * sh, h)):
+                dx[b, ih, ow * sw:, :] = 0
+                if sh > kh and ih % sh >= kh:
+                    dx[b, ih, :, :] = 0
+                elif sw > kw:
+                    for j in range(ow):
+                        dx[b, ih, j * sw + kw:j * sw + sw, :] = 0
+    else:
+        dx = np.zeros((n, h, w, c), g.dtype)
+    best = np.empty(c, x.dtype)
+    tap = np.empty(c, np.int64)
     for b in range(n):
         for i in range(oh):
             for j in range(ow):
-                for q in range(c):
-                    pos = arg[b, i, j, q]
-                    dx[b, pos // w, pos % w, q] += g[b, i, j, q]
+                first = True
+                t = -1
+                for a in range(kh):
+                    ih = i * sh - ph + a
+                    for e in range(kw):
+                        iw = j * sw - pw + e
+                        t += 1
+                        if ih < 0 or ih >= h or iw < 0 or iw >= w:
+                            continue
+                        if first:
+                            for q in range(c):
+                                best[q] = x[b, ih, iw, q]
+                                tap[q] = t
+                            first = False
+                        else:
+                            for q in range(c):
+                                v = x[b, ih, iw, q]
+                                m = best[q]
+                                # numpy's argmax: the first nan, else the first maximum
+                                if (v > m and m == m) or (v != v and m == m):
+                                    best[q] = v
+                                    tap[q] = t
+                if first:                   # a window wholly in the padding: no input
+                    continue
+                t = -1
+                for a in range(kh):
+                    ih = i * sh - ph + a
+                    for e in range(kw):
+                        iw = j * sw - pw + e
+                        t += 1
+                        if ih < 0 or ih >= h or iw < 0 or iw >= w:
+                            continue
+                        if tiled:
+                            for q in range(c):
+                                dx[b, ih, iw, q] = g[b, i, j, q] if tap[q] == t else 0
+                        else:
+                            for q in range(c):
+                                if tap[q] == t:
+                                    dx[b, ih, iw, q] += g[b, i, j, q]
     return dx
 
 
@@ -389,6 +489,13 @@ def bias_add3(x, bias):
     """x (A, C, B) + bias (C,) broadcast over A and B -> a new (A, C, B) array."""
     a_, c, b_ = x.shape
     out = np.empty_like(x)
+    if b_ == 1:                     # channels-last: the bias axis is the contiguous one
+        x2 = x.reshape((a_, c))
+        o2 = out.reshape((a_, c))
+        for i in range(a_):
+            for q in range(c):
+                o2[i, q] = x2[i, q] + bias[q]
+        return out
     for i in range(a_):
         for q in range(c):
             bq = bias[q]
@@ -402,6 +509,12 @@ def bias_grad3(g):
     """g (A, C, B) summed over A and B -> (C,)."""
     a_, c, b_ = g.shape
     out = np.zeros(c, g.dtype)
+    if b_ == 1:                     # channels-last: accumulate whole rows (vectorises over C)
+        g2 = g.reshape((a_, c))
+        for i in range(a_):
+            for q in range(c):
+                out[q] += g2[i, q]
+        return out
     for i in range(a_):
         for q in range(c):
             s = out[q]
