@@ -201,8 +201,161 @@ def mean_to_sum(node):
     return None
 
 
+def _slice_piece(v):
+    """(axis, begin, end, g) if v is slice_grad(g, x) writing g into ONE contiguous span
+    [begin, end) of a static axis of x, every other axis taken whole with step 1; else None."""
+    sg = producer(v, "slice_grad")
+    if sg is None:
+        return None
+    g, x = sg.inputs
+    a = sg.attrs
+    axis = None
+    for ax, (b, e, s) in enumerate(zip(a["begin"], a["end"], a["step"])):
+        d = x.shape[ax]
+        whole = s == 1 and b in (None, 0) and (e is None or e == d)
+        if whole:
+            continue
+        if axis is not None or s != 1 or not isinstance(d, int):
+            return None
+        axis = ax
+    if axis is None:
+        return None
+    b, e = a["begin"][axis], a["end"][axis]
+    b = 0 if b is None else b
+    e = x.shape[axis] if e is None else e
+    return axis, b, e, g
+
+
+def slice_grads_to_concat(node):
+    """add(slice_grad(g1, x, [b1:e1]), slice_grad(g2, x, [b2:e2]), ...) over disjoint spans
+    of one axis that together cover it -> concatenate(g_i in span order).
+
+    Each slice_grad is zeros with g_i written into its span; spans that are disjoint and cover
+    the axis leave no element zero and none summed twice, so the sum IS the pieces side by side.
+    The sum may be any tree of adds (autodiff builds a chain: ((sg1 + sg2) + sg3) + sg4); the
+    gradient of a step that slices one product into gates (an LSTM's i, f, c, o) is this form.
+    """
+    if node.op != "add":
+        return None
+    t = node.outputs[0].type
+    pieces, stack = [], list(node.inputs)
+    while stack:
+        v = stack.pop()
+        if v.type != t:         # a broadcasting add: not a sum of whole-shape pieces
+            return None
+        inner = producer(v, "add")
+        if inner is not None:
+            stack.extend(inner.inputs)
+            continue
+        piece = _slice_piece(v)
+        if piece is None:
+            return None
+        pieces.append(piece)
+    axes = {p[0] for p in pieces}
+    if len(axes) != 1:
+        return None
+    axis = axes.pop()
+    pieces.sort(key=lambda p: p[1])
+    pos = 0
+    for _, b, e, _ in pieces:
+        if b != pos or e < b:
+            return None
+        pos = e
+    if pos != t.shape[axis]:
+        return None
+    out = apply("concatenate", *[p[3] for p in pieces], axis=axis)
+    return out if same_type(out, node) else None
+
+
+# -- transposes of time-major recurrent inputs ------------------------------------------------
+# A recurrent layer projects its batch-major input (B, T, F) @ W and the loop wants it
+# time-major: transpose((x @ W) + b, (1, 0, 2)). Moving the transpose onto x (F features,
+# usually far fewer than the 4*units of the projection) and, in the gradient, folding the
+# transpose of the stacked cotangent into the contraction and the bias's sum, saves two
+# transposed copies of the largest tensor of the step.
+
+def _fixes_last(perm, k: int) -> bool:
+    n = len(perm)
+    return all(perm[i] == i for i in range(n - k, n))
+
+
+def transpose_of_dot(node):
+    """transpose(dot(x, W), p) -> dot(transpose(x, p), W) for a matrix W and p fixing the last
+    axis: dot contracts only x's last axis, so permuting the others commutes with it."""
+    if node.op != "transpose":
+        return None
+    d = producer(node.inputs[0], "dot")
+    perm = node.attrs["perm"]
+    if d is None or d.inputs[1].ndim != 2 or not _fixes_last(perm, 1):
+        return None
+    out = apply("dot", apply("transpose", d.inputs[0], perm=perm), d.inputs[1])
+    return out if same_type(out, node) else None
+
+
+def transpose_of_bias_add(node):
+    """transpose(a + c, p) -> transpose(a, p) + c when c has fewer axes than a and p fixes the
+    trailing axes c aligns with: c broadcasts over exactly the axes p moves. The new
+    transpose(a, p) is simplified at once (transpose_of_dot)."""
+    if node.op != "transpose":
+        return None
+    add = producer(node.inputs[0], "add")
+    if add is None:
+        return None
+    perm = node.attrs["perm"]
+    x = add.outputs[0]
+    for a, c in (add.inputs, add.inputs[::-1]):
+        if a.type == x.type and c.ndim < a.ndim and _fixes_last(perm, c.ndim) and \
+                tuple(perm) != tuple(range(len(perm))):
+            moved = apply("transpose", a, perm=perm)
+            better = transpose_of_dot(moved.node)
+            moved = moved if better is None else better
+            out = apply("add", moved, c)
+            return out if same_type(out, node) else None
+    return None
+
+
+def tensordot_of_transpose(node):
+    """tensordot(a, transpose(g, p), (A, B)) -> tensordot(a, g, (A', B')) when p leaves g's
+    free axes in place: the contraction pairs a's axis A[i] with g's axis p[B[i]]. Pairs are
+    listed in g's axis order, so g (the large cotangent) is read as it lies."""
+    if node.op != "tensordot":
+        return None
+    t = producer(node.inputs[1], "transpose")
+    if t is None:
+        return None
+    perm = t.attrs["perm"]
+    ax_a, ax_b = node.attrs["axes"]
+    if any(perm[j] != j for j in range(len(perm)) if j not in ax_b):
+        return None
+    pairs = sorted(zip((perm[j] for j in ax_b), ax_a))
+    axes = (tuple(i for _, i in pairs), tuple(j for j, _ in pairs))
+    out = apply("tensordot", node.inputs[0], t.inputs[0], axes=axes)
+    return out if same_type(out, node) else None
+
+
+def sum_of_transpose(node):
+    """sum(transpose(x, p), A) -> sum(x, p[A]) when the axes kept stay in their order (and
+    keepdims is off): a sum does not depend on the order of the axes it adds over."""
+    if node.op != "sum" or node.attrs["keepdims"]:
+        return None
+    t = producer(node.inputs[0], "transpose")
+    axes = node.attrs["axes"]
+    if t is None:
+        return None
+    if axes is None:                                  # sum of every element
+        return apply("sum", t.inputs[0], axes=None, keepdims=False)
+    perm = t.attrs["perm"]
+    kept = [perm[i] for i in range(len(perm)) if i not in axes]
+    if kept != sorted(kept):
+        return None
+    out = apply("sum", t.inputs[0], axes=tuple(sorted(perm[a] for a in axes)), keepdims=False)
+    return out if same_type(out, node) else None
+
+
 RULES = [identity_arith, self_sub, double_neg, add_neg, pow_const, double_transpose,
-         double_reshape, exp_log, log_softmax, log_sigmoid, mean_to_sum]
+         double_reshape, exp_log, log_softmax, log_sigmoid, mean_to_sum,
+         slice_grads_to_concat, transpose_of_bias_add, transpose_of_dot,
+         tensordot_of_transpose, sum_of_transpose]
 
 
 def simplify(graph: Graph, rules=None) -> Graph:

@@ -3,11 +3,14 @@ and equals the reference interpreter: a 3-step RNN with its gradients, an LSTM-l
 with two states, go_backwards, a masked scan, a nested scan, zero steps."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from graphc.codegen import compile_graph
 from graphc.codegen.cpu.emit import native_supported
+from graphc.codegen.cpu.emit_loop import prepared_body
 from graphc.ir import Graph, TensorType, apply, evaluate, source
 from graphc.ir.node import Variable
 from graphc.ir.ops.control import scan
@@ -91,6 +94,41 @@ def test_lstm_like_two_state_scan_and_gradient():
               rng.normal(size=(B, H)).astype(np.float32),
               rng.normal(size=(B, H)).astype(np.float32)]
     _compile_and_compare([xs, h0, c0], [ys] + res.final_states + [loss] + grads, arrays)
+
+
+def test_lstm_gradient_loop_builds_the_gate_cotangent_once_and_no_weight_products():
+    rng = np.random.default_rng(4)
+    xs, h0, c0 = _ph((T, "B", D), "xs"), _ph(("B", H), "h0"), _ph(("B", H), "c0")
+    W, U, b = _weights(rng, gates=4)
+
+    def step(x, h, c, W, U, b):
+        z = apply("matmul", x, W) + apply("matmul", h, U) + b
+        i, f, o, g = (z[:, k * H:(k + 1) * H] for k in range(4))
+        c_new = apply("sigmoid", f) * c + apply("sigmoid", i) * apply("tanh", g)
+        return [apply("sigmoid", o) * apply("tanh", c_new)], [
+            apply("sigmoid", o) * apply("tanh", c_new), c_new]
+
+    res = scan(step, [xs], [h0, c0], [W, U, b], symbolic_batch=True)
+    loss = apply("sum", res.outputs[0] * res.outputs[0])
+    grads = gradients(loss, [W, U, b, xs])
+    arrays = [rng.normal(size=(T, B, D)).astype(np.float32),
+              rng.normal(size=(B, H)).astype(np.float32),
+              rng.normal(size=(B, H)).astype(np.float32)]
+    fn, _ = _compile_and_compare([xs, h0, c0], [loss] + grads, arrays)
+    # the products h @ U and x @ W are stacked by the forward loop and read back by the
+    # gradient loop: each buffer is taken once in each loop, and BLAS runs once per product
+    reads = re.findall(r"= (Z\d+)\[", fn.source)
+    assert len(set(reads)) == 2 and all(reads.count(z) == 2 for z in set(reads))
+    back = [n for n in fn.graph.nodes() if n.op == "scan" and n.attrs["go_backwards"]]
+    assert len(back) == 1
+    body = prepared_body(back[0].attrs["body"])
+    ops = [n.op for n in body.nodes()]
+    # the four zero-padded gate cotangents and their sum became one concatenate
+    assert "slice_grad" not in ops and ops.count("concatenate") == 1
+    # dW and dU are products after the loop, not T small products inside it
+    weight_shapes = {(D, 4 * H), (H, 4 * H)}
+    assert not [n for n in body.nodes() if n.op in ("matmul", "dot")
+                and n.outputs[0].shape in weight_shapes]
 
 
 def test_masked_scan_carries_states_over_masked_steps():

@@ -26,6 +26,12 @@ always produce fresh arrays or views of their inputs and nothing writes into an 
 state can be rebound to the body's result without a copy (a result that IS a view of a body
 input -- a pass-through state -- is copied to keep the loop-carried type exact).
 
+Two savings between loops of one generated function: a forward loop writes each step's
+product of a state (or sequence) with a weight straight into a stacked buffer when a later
+gradient loop recomputes the same product, and that loop reads it back instead of calling
+BLAS again (see ``_plan_shared_products``); stacked outputs nobody reads (a gradient loop's
+own saved cotangents) are not stored, and a value returned as two step outputs is stored once.
+
 Supported: every body node runs natively (``native_supported``; nested scans included),
 the body has no variables or random ops, and every dim of a step output is static or a
 symbol that one of the body's inputs carries (so its run-time size is known before the
@@ -43,15 +49,18 @@ _PREPARED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def prepared_body(body):
-    """The body as the loop emits it: common subexpressions merged (autodiff of a step
-    repeats work, e.g. the same cotangent built twice), then elementwise regions fused. The
-    placeholders stay the same objects in the same order (else the body is used as is)."""
+    """The body as the loop emits it: the algebraic rules applied (the top-level pipeline
+    does not enter bodies; e.g. a step's gate cotangent, a sum of zero-padded slices, becomes
+    one concatenate), common subexpressions merged (autodiff of a step repeats work, e.g. the
+    same cotangent built twice), then elementwise regions fused. The placeholders stay the
+    same objects in the same order (else that rewrite is skipped)."""
     got = _PREPARED.get(body)
     if got is None:
+        from ...passes.algebraic import simplify
         from ...passes.cse import cse
         from ...passes.fuse import fuse
         got = body
-        for rewrite in (cse, fuse):
+        for rewrite in (simplify, cse, fuse):
             new = rewrite(got)
             if len(new.inputs) == len(body.inputs) and all(
                     a is b for a, b in zip(new.inputs, body.inputs)) and \
@@ -101,6 +110,105 @@ def _supports_scan(node) -> bool:
     return True
 
 
+# -- products shared between a loop and its gradient --------------------------------------------
+#
+# The gradient of a scan recomputes each step from the saved entering states (see
+# graphc/ir/ops/control.py), so its body repeats the forward body's products of a state with a
+# weight (an LSTM's h_{t-1} @ U: the largest cost of a step). When both loops are emitted into
+# the same generated function, the forward loop writes each step's product into a stacked
+# buffer and the gradient loop reads it back instead of calling BLAS again. Matching is exact:
+# the gradient's sequence IS the forward node's stacked entering state k, its product is
+# dot/matmul(that sequence's placeholder, a constant placeholder) whose outer value is the
+# SAME Value as the constant of the forward product dot/matmul(state k's placeholder, const)
+# (same op, same types); the two loops are time-aligned, so step t of one is step t of the other.
+
+_SHARED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # ctx -> plan
+
+
+def _products(body, n_seq, n_states):
+    """(op, placeholder index, const index) -> node, for 2-D products of a body placeholder
+    with a constant placeholder (a dot/matmul of two matrices)."""
+    index = {id(v): i for i, v in enumerate(body.inputs)}
+    first_const = n_seq + n_states
+    out = {}
+    for n in body.nodes():
+        if n.op not in ("dot", "matmul"):
+            continue
+        a, b = n.inputs
+        i, j = index.get(id(a)), index.get(id(b))
+        if i is None or j is None or j < first_const or a.ndim != 2 or b.ndim != 2:
+            continue
+        out.setdefault((n.op, i, j - first_const), n)
+    return out
+
+
+def _plan_shared_products(ctx, node, body) -> dict:
+    """For the forward scan ``node``: id(body product node) -> name of its stacked buffer,
+    for the products a later scan of this generated function recomputes; records the reading
+    side in ``_SHARED[ctx]``."""
+    seg_nodes = getattr(getattr(ctx, "seg", None), "nodes", None)
+    if not seg_nodes or node not in seg_nodes:
+        return {}
+    a = node.attrs
+    n_seq, n_st, n_out = a["n_seq"], a["n_states"], a["n_outputs"]
+    saved = tuple(range(n_st)) if a["saved_states"] is None else tuple(a["saved_states"])
+    # what this loop's placeholder i holds at step t, as an outer stacked value: element t
+    # of sequence i, or of the stacked entering values of state i - n_seq
+    stacked = {id(v): n_seq + k for v, k in zip(node.outputs[n_out + n_st:], saved)}
+    stacked.update({id(v): i for i, v in enumerate(node.inputs[:n_seq])})
+    mine = {(op, i, id(node.inputs[n_seq + n_st + c])): n
+            for (op, i, c), n in _products(body, n_seq, n_st).items() if i < n_seq + n_st}
+    if not mine:
+        return {}
+    plan = _SHARED.setdefault(ctx, {})
+    buffers: dict[int, str] = {}
+    for other in seg_nodes[seg_nodes.index(node) + 1:]:
+        if other.op != "scan" or not _supports_scan(other):
+            continue
+        b = other.attrs
+        o_seq, o_st = b["n_seq"], b["n_states"]
+        o_body = prepared_body(b["body"])
+        for (op, i, c), m in _products(o_body, o_seq, o_st).items():
+            k = stacked.get(id(other.inputs[i])) if i < o_seq else None
+            if k is None:
+                continue
+            f = mine.get((op, k, id(other.inputs[o_seq + o_st + c])))
+            if f is None or f.outputs[0].type != m.outputs[0].type:
+                continue
+            if id(f) not in buffers:
+                buffers[id(f)] = ctx.fresh("Z")
+            plan[(id(other), id(m))] = buffers[id(f)]
+    return buffers
+
+
+def _used(ctx, v) -> bool:
+    """False only if no node of this generated function reads ``v`` and it is not passed on
+    (to a later step, or as an output of the call)."""
+    seg = getattr(ctx, "seg", None)
+    slot_of = getattr(ctx, "slot_of", None)
+    if seg is None or slot_of is None:
+        return True
+    if id(v) in slot_of and slot_of[id(v)] in seg.rets:
+        return True
+    return any(w is v for n in seg.nodes for w in n.inputs)
+
+
+def _position(values, v) -> int:
+    return next(i for i, w in enumerate(values) if w is v)
+
+
+def _emit_product_into(ctx, n, buf, t):
+    """Emit the 2-D product node ``n`` of a loop body as one BLAS call writing ``buf[t]``."""
+    a, b = n.inputs
+    an, bn = ctx.blas(a), ctx.blas(b)
+    z = ctx.fresh("t")
+    ctx.line(f"if {an}.shape[1] != {bn}.shape[0]:")
+    ctx.line("    raise ValueError('matmul: the inner dimensions of the operands differ')")
+    ctx.line(f"{z} = {buf}[{t}]")
+    ctx.line(f"gemm({an}, {bn}, {z})")
+    ctx.define(n.outputs[0], z, "C", alias_of=a)
+
+
 def _emit_scan(ctx, node):
     a = node.attrs
     n_seq, n_st, n_c, n_out = a["n_seq"], a["n_states"], a["n_consts"], a["n_outputs"]
@@ -134,17 +242,33 @@ def _emit_scan(ctx, node):
                 dims.append(f"{outer_names[i]}.shape[{ax}]")
         return dims
 
-    ys = []
-    for v in body.outputs[:n_out]:
-        y = ctx.fresh("Y")
-        ctx.line(f"{y} = np.empty({_tuple([T] + run_dims(v.shape))}, {NP_DTYPE[v.dtype]})")
-        ys.append(y)
+    ys, stacked = [], {}    # a value returned as two step outputs is stacked once (both
+    for v in body.outputs[:n_out]:      # outputs name one array: nothing writes into it later)
+        if id(v) not in stacked:
+            stacked[id(v)] = ctx.fresh("Y")
+            ctx.line(f"{stacked[id(v)]} = np.empty({_tuple([T] + run_dims(v.shape))}, "
+                     f"{NP_DTYPE[v.dtype]})")
+        ys.append(stacked[id(v)])
     entering = []
-    for k in saved:
+    for v, k in zip(node.outputs[n_out + n_st:], saved):
+        if not _used(ctx, v):       # e.g. a gradient loop's own saved cotangents
+            entering.append(None)
+            continue
         e = ctx.fresh("E")
         dims = [f"{states[k]}.shape[{ax}]" for ax in range(inits[k].ndim)]
         ctx.line(f"{e} = np.empty({_tuple([T] + dims)}, {NP_DTYPE[inits[k].dtype]})")
         entering.append(e)
+
+    shared = _plan_shared_products(ctx, node, body)      # products this loop stacks
+    products = {id(n): n for n in body.nodes() if id(n) in shared}
+    for key, buf in shared.items():
+        n = products[key]
+        i = _position(body.inputs, n.inputs[0])
+        c = _position(body.inputs, n.inputs[1]) - n_seq - n_st
+        rows = f"{seq_names[i]}.shape[1]" if i < n_seq else f"{states[i - n_seq]}.shape[0]"
+        ctx.line(f"{buf} = np.empty(({T}, {rows}, {ctx.name(consts[c])}.shape[1]), "
+                 f"{NP_DTYPE[n.outputs[0].dtype]})")
+    reused = _SHARED.get(ctx, {})                        # products an earlier loop stacked
 
     # -- the loop ------------------------------------------------------------------------------
     defined_before = set(ctx.defined)
@@ -167,13 +291,22 @@ def _emit_scan(ctx, node):
         ctx.define(ph, ctx.name(outer), ctx.layout.get(id(outer), "A"))
         ctx.alias[id(ph)] = outer
     for e, k in zip(entering, saved):
+        if e is None:
+            continue
         ctx.line(f"{e}[{t}] = {states[k]}" if inits[k].ndim else
                  f"{e}[{t}] = {states[k]}[()]")
     for n in body.nodes():
         if n.op in ("input", "constant"):
             continue
-        E.emit(ctx, n)
-    for y, v in zip(ys, body.outputs[:n_out]):
+        if id(n) in shared:
+            _emit_product_into(ctx, n, shared[id(n)], t)
+        elif (id(node), id(n)) in reused:
+            z = ctx.fresh("t")
+            ctx.line(f"{z} = {reused[id(node), id(n)]}[{t}]")
+            ctx.define(n.outputs[0], z, "C", alias_of=n.inputs[0])
+        else:
+            E.emit(ctx, n)
+    for y, v in {id(v): (y, v) for y, v in zip(ys, body.outputs[:n_out])}.values():
         src = ctx.name(v)
         ctx.line(f"{y}[{t}] = {src}" if v.ndim else f"{y}[{t}] = {src}[()]")
     news = []
@@ -197,7 +330,8 @@ def _emit_scan(ctx, node):
     for v, h in zip(outs[n_out:n_out + n_st], states):
         ctx.define(v, h, "C")
     for v, e in zip(outs[n_out + n_st:], entering):
-        ctx.define(v, e, "C")
+        if e is not None:
+            ctx.define(v, e, "C")
 
 
 def register() -> None:

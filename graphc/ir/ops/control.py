@@ -39,8 +39,13 @@ Gradient: a scan over reversed time whose body is the vector-Jacobian product of
 body (``graphc.passes.autodiff.vjp``). Its sequences are the forward sequences, the stacked
 entering states (to recompute the step) and the cotangents of the stacked outputs; its states
 are the cotangents of the carried states and the running sums of the constants' cotangents
-(the weights' gradients accumulate over the steps); it stacks the sequences' cotangents. The
-result is ordinary IR, so it can be differentiated again (second order).
+(the weights' gradients accumulate over the steps); it stacks the sequences' cotangents. A
+constant that enters the step only as the right operand of products ``p_t @ W`` (an RNN's
+``h_{t-1} @ U``, ``x_t @ W``) is not accumulated: the reversed scan stacks each product's
+cotangent ``g_t`` (and ``p_t`` when it is not already stacked outside: a sequence, or a saved
+entering state), and ``dW = sum_t p_t^T g_t`` is ONE large product after the loop instead of
+``T`` small ones inside it. The result is ordinary IR, so it can be differentiated again
+(second order).
 
 Restrictions: a body must be built before the scan node and not changed afterwards (programs
 are cached per body); random ops inside a body are refused (draw random tensors outside the
@@ -365,15 +370,26 @@ def _scan_grad(node, gouts):
     d_state = {k: _placeholder(bh[k].type, f"d_state{k}") for k in f_st}
 
     cots = [d_out.get(k) for k in range(n_out)] + [d_state.get(k) for k in range(n_st)]
-    wrt = [bx[k] for k in f_seq] + [bh[k] for k in f_st] + [bc[k] for k in f_c]
+    # Weights that enter the step only as the right operand of products (h @ U): their
+    # cotangent sum_t p_t^T g_t is ONE product after the loop, of the stacked operands p_t and
+    # the stacked cotangents g_t of the products -- not T small products accumulated inside.
+    uses = _product_uses(body, bc, f_c)
+    f_acc = [k for k in f_c if k not in uses]
+    prods = [u for k in f_c if k in uses for u in uses[k]]
+    wrt = [bx[k] for k in f_seq] + [bh[k] for k in f_st] + [bc[k] for k in f_acc] \
+        + [u.outputs[0] for u in prods]
     grads = vjp(body.outputs, cots, wrt, unconnected="none")
     dx = grads[:len(f_seq)]
     dh = grads[len(f_seq):len(f_seq) + len(f_st)]
-    dc = grads[len(f_seq) + len(f_st):]
+    dc = grads[len(f_seq) + len(f_st):len(f_seq) + len(f_st) + len(f_acc)]
+    d_prod = dict(zip(map(id, prods), grads[len(f_seq) + len(f_st) + len(f_acc):]))
     # Sequences and constants the body's outputs do not depend on get no cotangent at all.
     seq_keep = [(k, g) for k, g in zip(f_seq, dx) if g is not None]
-    c_keep = [(k, g) for k, g in zip(f_c, dc) if g is not None]
-    if not seq_keep and not f_st and not c_keep:
+    c_keep = [(k, g) for k, g in zip(f_acc, dc) if g is not None]
+    # (constant, operand p_t, cotangent g_t) per product that gets a cotangent.
+    p_keep = [(k, u.inputs[0], d_prod[id(u)]) for k in f_c if k in uses for u in uses[k]
+              if d_prod[id(u)] is not None]
+    if not seq_keep and not f_st and not c_keep and not p_keep:
         return [None] * len(node.inputs)
     acc = {k: _placeholder(bc[k].type, f"acc_const{k}") for k, _ in c_keep}
 
@@ -384,7 +400,16 @@ def _scan_grad(node, gouts):
         new_dh.append(zeros_like(d_state[k]) if g is None else g)
     new_acc = [apply("add", acc[k], g) for k, g in c_keep]
 
-    b_outs = [g for _, g in seq_keep] + new_dh + new_acc
+    # The stacked operands p_t: an outer array where p is a sequence or a saved state's
+    # placeholder, else one more step output of the backward scan; and each g_t is one.
+    outer_of = {id(bx[k]): seqs[k] for k in range(n_seq)}
+    outer_of.update({id(bh[k]): entering[k] for k in range(n_st) if k in entering})
+    extra = []                                  # step outputs after the sequences' cotangents
+    for _, p, g in p_keep:
+        extra.append(g)
+        if id(p) not in outer_of:
+            extra.append(p)
+    b_outs = [g for _, g in seq_keep] + extra + new_dh + new_acc
     # Recomputing a step needs the entering value of each state the cotangents read.
     read = {id(n.outputs[0]) for n in toposort(b_outs) if n.op == "input"}
     needed = [k for k in range(n_st) if id(bh[k]) in read]
@@ -402,18 +427,62 @@ def _scan_grad(node, gouts):
         + [g_enter[k] for k in d_enter]
     b_inits = [zeros_like(inits[k]) if g_final[k] is None else g_final[k] for k in f_st] \
         + [zeros_like(consts[k]) for k, _ in c_keep]
+    n_bo = len(seq_keep) + len(extra)
     res = apply("scan", *b_seqs, *b_inits, *consts, body=grad_body, n_seq=len(b_seqs),
-                n_states=len(b_inits), n_consts=n_c, n_outputs=len(seq_keep),
+                n_states=len(b_inits), n_consts=n_c, n_outputs=n_bo,
                 go_backwards=not a["go_backwards"], saved_states=tuple(range(len(f_st))))
-    n_bo = len(seq_keep)
     out = [None] * len(node.inputs)
-    for (k, _), g in zip(seq_keep, res[:n_bo]):
+    for (k, _), g in zip(seq_keep, res):
         out[k] = g
     for j, k in enumerate(f_st):
         out[n_seq + k] = res[n_bo + j]
     for j, (k, _) in enumerate(c_keep):
         out[n_seq + n_st + k] = res[n_bo + len(f_st) + j]
+    j = len(seq_keep)
+    for k, p, _ in p_keep:
+        gs = res[j]
+        if id(p) in outer_of:
+            ps, j = outer_of[id(p)], j + 1
+        else:
+            ps, j = res[j + 1], j + 2
+        d = _stacked_product_grad(ps, gs, consts[k])
+        i = n_seq + n_st + k
+        out[i] = d if out[i] is None else apply("add", out[i], d)
     return out
+
+
+def _product_uses(body: Graph, bc, f_c) -> dict:
+    """constant index -> the body's product nodes ``dot/matmul(p, c)``, for each float 2-D
+    constant c with a static shape whose every use is as such a right operand (with p, c and
+    the product of one dtype); constants used in any other way are not listed."""
+    cand = {id(bc[k]): k for k in f_c
+            if bc[k].ndim == 2 and all(isinstance(d, int) for d in bc[k].shape)}
+    for v in body.outputs:          # a constant returned as such is not only a product
+        cand.pop(id(v), None)
+    uses: dict[int, list] = {}
+    for n in toposort(list(body.outputs)):
+        for pos, v in enumerate(n.inputs):
+            k = cand.get(id(v))
+            if k is None:
+                continue
+            p = n.inputs[0]
+            if n.op in ("dot", "matmul") and pos == 1 and p is not v and p.ndim >= 1 and \
+                    p.dtype == v.dtype == n.outputs[0].dtype:
+                if n not in uses.setdefault(k, []):
+                    uses[k].append(n)
+            else:
+                cand.pop(id(v))
+                uses.pop(k, None)
+    return {k: u for k, u in uses.items() if id(bc[k]) in cand}
+
+
+def _stacked_product_grad(ps: Value, gs: Value, c: Value) -> Value:
+    """sum_t p_t^T g_t for stacked ``ps`` [T, ..., K] and ``gs`` [T, ..., N]: one product
+    ``reshape(ps, (-1, K))^T @ reshape(gs, (-1, N))`` of the constant's shape [K, N]."""
+    k, n = c.shape
+    p2 = apply("reshape", ps, shape=(-1, k))
+    g2 = apply("reshape", gs, shape=(-1, n))
+    return apply("matmul", apply("transpose", p2, perm=(1, 0)), g2)
 
 
 defop("scan", infer=_scan_infer, reference=_scan_ref, grad=_scan_grad, kind="loop",

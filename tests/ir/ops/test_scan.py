@@ -221,15 +221,64 @@ def test_gradient_through_all_outputs_matches_finite_differences(rnn, go_backwar
     check_grads(loss, feeds, [xs, h0, *consts])
 
 
-def test_gradient_is_a_reversed_scan_with_accumulated_weight_cotangents(rnn):
+def test_gradient_is_a_reversed_scan_and_product_weights_get_one_product_after_it(rnn):
     xs, h0, consts, feeds, step = rnn
+    w, u, b = consts
     res = scan(step, [xs], [h0], list(consts))
-    gw = gradients(apply("sum", res.outputs[0]), [consts[0]])[0]
-    back = gw.node
+    gw, gu, gb = gradients(apply("sum", res.outputs[0]), [w, u, b])
+    # b is added, so its cotangent is a running sum carried by the reversed scan
+    back = gb.node
     assert back.op == "scan" and back.attrs["go_backwards"] is True
-    # saves only the carried state cotangent, not T copies of the weights' running sums
+    # it saves only the carried state cotangent, not T copies of the weights' running sums
     assert back.attrs["saved_states"] == (0,)
     assert all(o.shape[0] == T for o in back.outputs[:1])
+    # W and U enter only through x @ W and h @ U: each cotangent is ONE product after the
+    # loop, of the stacked operands (the sequence itself; the saved entering states) and the
+    # stacked cotangents of the products (step outputs of the reversed scan)
+    for g, operand in ((gw, xs), (gu, res.entering_states[0])):
+        assert g.node.op == "matmul" and g.type == TensorType("float64", (
+            operand.shape[-1], H))
+        ops = {n.op for n in Graph([], [g]).nodes()}
+        assert "scan" in ops and "add" not in ops
+        lhs = g.node.inputs[0].node.inputs[0].node       # transpose(reshape(operand))
+        assert lhs.op == "reshape" and lhs.inputs[0] is operand
+        rhs = g.node.inputs[1].node.inputs[0]
+        assert rhs.node is back and rhs.shape[0] == T
+    assert back.attrs["n_consts"] == 3 and back.attrs["n_states"] == 2   # dh and the sum of db
+
+
+def test_a_weight_used_also_outside_a_product_keeps_the_running_sum():
+    xs, h0 = ph((T, "B", D), "xs"), ph(("B", D), "h0")
+    w = ph((D, D), "W")
+    feeds = {xs: rng.normal(size=(T, B, D)), h0: rng.normal(size=(B, D)),
+             w: rng.normal(size=(D, D)) * 0.5}
+
+    def step(x, h, w_):
+        y = tanh(h @ w_ + x * apply("sum", w_, axes=(0,)))     # w also enters elementwise
+        return [y], [y]
+    res = scan(step, [xs], [h0], [w])
+    loss = weighted_sum(res.outputs[0])
+    gw, = gradients(loss, [w])
+    assert gw.node.op == "scan"          # the general path: a carried accumulator
+    check_grads(loss, feeds, [w, xs, h0])
+
+
+def test_a_product_of_an_intermediate_is_stacked_and_matches_finite_differences():
+    xs, h0 = ph((T, "B", D), "xs"), ph(("B", H), "h0")
+    u, v = ph((H, H), "U"), ph((D, H), "V")
+    feeds = {xs: rng.normal(size=(T, B, D)), h0: rng.normal(size=(B, H)),
+             u: rng.normal(size=(H, H)) * 0.5, v: rng.normal(size=(D, H))}
+
+    def step(x, h, u_, v_):
+        a = tanh(h) * 2.0                        # the product's operand is computed in the step
+        y = tanh(a @ u_ + x @ v_ + (a @ u_) * 0.5)   # and U is used twice
+        return [y], [y]
+    for go_backwards in (False, True):
+        res = scan(step, [xs], [h0], [u, v], go_backwards=go_backwards)
+        loss = weighted_sum(res.outputs[0], res.final_states[0])
+        gu, = gradients(loss, [u])
+        assert gu.node.op in ("matmul", "add")
+        check_grads(loss, feeds, [u, v, xs, h0])
 
 
 def test_second_order_gradient_matches_finite_differences_of_the_first(rnn):
