@@ -100,14 +100,6 @@ def deserialize(config, custom_objects=None):
 
 
 def get(identifier):
-    """A constraint from None, a name ('max_norm', 'NonNeg'), a config dict or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        names = {k.lower(): k for k in _OBJECTS}
-        return deserialize(names.get(identifier.lower(), identifier))()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint identifier: {identifier!r}")
+    """A constraint from None, a name (case-insensitive), a config dict or a callable."""
+    from .utils.generic_utils import get_from_module
+    return get_from_module(identifier, _OBJECTS, "constraint")

@@ -238,7 +238,6 @@ _OBJECTS = {
     "glorot_uniform": glorot_uniform, "he_normal": he_normal, "lecun_normal": lecun_normal,
     "he_uniform": he_uniform,
 }
-_LOWER = {k.lower(): k for k in _OBJECTS}
 
 
 def serialize(initializer):
@@ -254,15 +253,6 @@ def deserialize(config, custom_objects=None):
 
 
 def get(identifier):
-    """An initializer from a name (case-insensitive: 'glorot_uniform', 'Zeros'), a config dict
-    or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        name = _LOWER.get(identifier.lower(), identifier)
-        return deserialize(name)()   # every entry is a class or a factory function
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}")
+    """An initializer from None, a name (case-insensitive), a config dict or a callable."""
+    from .utils.generic_utils import get_from_module
+    return get_from_module(identifier, _OBJECTS, "initializer")

@@ -71,14 +71,6 @@ def deserialize(config, custom_objects=None):
 
 
 def get(identifier):
-    """A regularizer from None, a name ('l2', 'L1L2'), a config dict or a callable."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        names = {k.lower(): k for k in _OBJECTS}
-        return deserialize(names.get(identifier.lower(), identifier))()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
+    """A regularizer from None, a name (case-insensitive), a config dict or a callable."""
+    from .utils.generic_utils import get_from_module
+    return get_from_module(identifier, _OBJECTS, "regularizer")

@@ -18,7 +18,6 @@ import http.client
 import os
 import re
 import shutil
-import sys
 import tarfile
 import tempfile
 import urllib.error

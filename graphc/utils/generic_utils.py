@@ -207,6 +207,30 @@ def deserialize_keras_object(identifier, module_objects=None, custom_objects=Non
 # Small helpers the Keras 2 engine uses
 # --------------------------------------------------------------------------------------------
 
+def get_from_module(identifier, module_objects, printable_module_name):
+    """Keras's ``get(identifier)`` for a module of configurable objects (initializers,
+    regularizers, constraints): None -> None; a config dict -> deserialized; a name ->
+    the object of that name (case-insensitive), instantiated with its defaults; a callable ->
+    itself.
+
+    Example:
+        >>> get_from_module("MaxNorm", _OBJECTS, "constraint")
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        return deserialize_keras_object(identifier, module_objects=module_objects,
+                                        printable_module_name=printable_module_name)
+    if isinstance(identifier, str):
+        lower = {k.lower(): k for k in module_objects}
+        name = lower.get(identifier.lower(), identifier)
+        return deserialize_keras_object(name, module_objects=module_objects,
+                                        printable_module_name=printable_module_name)()
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret {printable_module_name} identifier: {identifier!r}")
+
+
 def has_arg(fn, name, accept_all=False):
     """Whether callable ``fn`` accepts a keyword argument ``name``.
 

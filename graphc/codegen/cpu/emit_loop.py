@@ -211,7 +211,7 @@ def _emit_product_into(ctx, n, buf, t):
 
 def _emit_scan(ctx, node):
     a = node.attrs
-    n_seq, n_st, n_c, n_out = a["n_seq"], a["n_states"], a["n_consts"], a["n_outputs"]
+    n_seq, n_st, n_out = a["n_seq"], a["n_states"], a["n_outputs"]
     saved = tuple(range(n_st)) if a["saved_states"] is None else tuple(a["saved_states"])
     body = prepared_body(a["body"])
     ins = list(node.inputs)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...ir.graph import Graph
-from ...ir.node import Value
 from ...ir.ops import REGISTRY
 from ...ir.types import is_float
 from .scalar import CASTS, CAST_OF_DTYPE, scalar_expr

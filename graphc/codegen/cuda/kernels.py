@@ -353,7 +353,6 @@ def softmax_xent_rows_kernel(dtype: str, threads: int):
     neg_inf = np.dtype(dtype).type(-np.inf)
     pos_inf = np.dtype(dtype).type(np.inf)
     zero = np.dtype(dtype).type(0)
-    one = np.dtype(dtype).type(1)
 
     def kern(z, t, out, rows, n):
         buf = cuda.shared.array(threads, nbt)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...ir.graph import Graph
-from ...ir.node import Node, Value
+from ...ir.node import Node
 from ...ir.ops import REGISTRY, source
 from .elementwise import KernelSource, region_kernel, region_supported
 from .kernels import REDUCE_OPS
