@@ -146,8 +146,8 @@ def _size(shape) -> int:
 def kernel_cost(node, in_arrays, out_arrays) -> tuple[int, int]:
     """(FLOPs, bytes moved) of one run of ``node`` on these arrays.
 
-    Counting rules: contractions 2*M*N*K (convolutions: 2 * output elements * window *
-    input channels); elementwise ops 1 per output element (a fused kernel: its body's op
+    Counting rules: contractions 2*M*N*K (convolutions and both their gradients: 2 * output
+    (gradient) elements * window * input channels); elementwise ops 1 per output element (a fused kernel: its body's op
     count per element; a transcendental counts as 1); reductions 1 per input element;
     softmax-like ops 5 per element; shape/view ops 0. Bytes = inputs read + outputs
     written, once each (a lower bound for anything that re-reads memory).
@@ -172,6 +172,14 @@ def kernel_cost(node, in_arrays, out_arrays) -> tuple[int, int]:
     elif op in ("conv1d", "conv2d") and len(ins) >= 2:
         kern = ins[1]
         flops = 2 * out_n * (kern.size // max(kern.shape[-1], 1))
+    elif op.startswith(("conv1d_backprop", "conv2d_backprop")) and len(ins) == 3:
+        # both gradients of a convolution cost what the forward does: 2 * (elements of the
+        # output gradient) * window * input channels
+        kern, g = ins[1], ins[2]
+        flops = 2 * g.size * (kern.size // max(kern.shape[-1], 1))
+    elif op.startswith("depthwise_conv2d_backprop") and len(ins) == 3:
+        kern, g = ins[1], ins[2]
+        flops = 2 * g.size * _size(kern.shape[:-2])
     elif op == "depthwise_conv2d" and len(ins) >= 2:
         kern = ins[1]
         flops = 2 * out_n * _size(kern.shape[:-2])

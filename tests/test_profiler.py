@@ -119,3 +119,20 @@ def test_bad_arguments_are_clear_errors():
         profiler.profile(f, mode="fast")
     with pytest.raises(ValueError, match="positive int"):
         profiler.profile(f, n=0)
+
+
+def test_conv_gradients_cost_what_the_forward_costs():
+    from graphc.ir import TensorType, apply, source
+    x = source("input", TensorType("float32", (2, 6, 6, 3)), name="x")
+    k = source("input", TensorType("float32", (3, 3, 3, 4)), name="k")
+    y = apply("conv2d", x, k)
+    g = source("input", TensorType("float32", y.shape), name="g")
+    xa, ka = np.ones((2, 6, 6, 3), np.float32), np.ones((3, 3, 3, 4), np.float32)
+    ga = np.ones(y.shape, np.float32)
+    fwd, _ = profiler.kernel_cost(y.node, [xa, ka], [ga])
+    assert fwd == 2 * ga.size * 27
+    for op, ins, out in [("conv2d_backprop_input", [x, k, g], xa),
+                         ("conv2d_backprop_filter", [x, k, g], ka)]:
+        node = apply(op, *ins).node
+        flops, _ = profiler.kernel_cost(node, [xa, ka, ga], [out])
+        assert flops == fwd, op
