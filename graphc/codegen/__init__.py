@@ -23,13 +23,47 @@ from .executor import CompiledFunction
 __all__ = ["compile_graph", "CompiledFunction", "default_parallel"]
 
 
-def default_parallel() -> bool:
-    """Whether generated loops use ``prange`` when the caller does not say.
+def default_parallel() -> bool | str:
+    """How generated loops use ``prange`` when the caller does not say.
 
-    ``GRAPHC_PARALLEL=1`` / ``0`` decides; the default is serial loops (numba's threads
-    would compete with OpenBLAS's for the cores, and a parallel kernel compiles slower).
+    ``GRAPHC_PARALLEL`` decides: ``0`` or unset -> False (serial loops everywhere, the
+    default), ``1`` -> True (``prange`` on every race-free top-level loop nest), ``auto`` ->
+    "auto": nests with at least ``graphc.codegen.cpu.lower.PARALLEL_MIN_WORK`` static
+    elements use ``prange``, nests with a symbolic (batch) dim are generated twice and the
+    ``prange`` version runs only when the run-time element count reaches that threshold.
+    Serial is the default because on the 2-core machine the MLP training step measured
+    slower with "auto" at every batch size (OpenBLAS's threads and numba's compete for the
+    cores, and a descheduled worker thread stalls a whole prange loop), and each prange nest
+    adds ~0.5 s to a cold compile (bench/RESULTS.md).
+
+    Returns:
+        False, True or "auto".
+
+    Example:
+        >>> default_parallel()
+        False
     """
-    return os.environ.get("GRAPHC_PARALLEL", "0") not in ("", "0")
+    v = os.environ.get("GRAPHC_PARALLEL", "0").strip().lower()
+    if v == "auto":
+        return "auto"
+    if v in ("", "0", "false", "no", "off"):
+        return False
+    if v in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"GRAPHC_PARALLEL must be 0, 1 or auto, got {v!r}")
+
+
+def _prefer_workqueue() -> None:
+    """Run prange loops on numba's ``workqueue`` threading layer unless the user chose one
+    (``NUMBA_THREADING_LAYER``). numba otherwise picks ``omp`` when libgomp loads, whose idle
+    threads spin after each loop and took the cores from OpenBLAS and PyTorch in the same
+    process (measured: the MLP step at batch 1024 29-40 ms with omp, 15.7 ms with workqueue;
+    PyTorch in the same process 4.3k instead of 18k samples/s). Takes effect only before the
+    first parallel loop of the process runs."""
+    if "NUMBA_THREADING_LAYER" in os.environ:
+        return
+    import numba
+    numba.config.THREADING_LAYER = "workqueue"
 
 
 def compile_graph(graph, *, parallel: bool | None = None, device: str | None = None):
@@ -39,9 +73,10 @@ def compile_graph(graph, *, parallel: bool | None = None, device: str | None = N
         graph: a ``graphc.ir.Graph`` (usually optimised and fused by the pass manager).
         device: 'cpu' or 'cuda'; None = the ``device`` setting. With 'cuda' and no usable
             GPU, one warning and the CPU path.
-        parallel: use ``prange`` on the outer loops of elementwise regions and reductions
-            (race-free: each iteration writes its own output elements). None =
-            :func:`default_parallel`.
+        parallel: ``prange`` on the outer loops of elementwise regions, reductions keeping
+            axis 0 and softmax / crossentropy rows (race-free: each iteration writes its own
+            output elements): True = always, False = never, "auto" = chosen at run time by
+            each loop nest's element count. None = :func:`default_parallel`.
     Returns:
         A :class:`CompiledFunction`: call it with the input arrays in ``graph.inputs``
         order; it returns the outputs and applies ``graph.updates`` in place.
@@ -63,7 +98,12 @@ def compile_graph(graph, *, parallel: bool | None = None, device: str | None = N
     if parallel is None:
         parallel = default_parallel()
     t0 = time.perf_counter()
-    program = lower(graph, parallel=bool(parallel))
+    if parallel not in (True, False, "auto"):
+        raise ValueError(f"compile_graph: parallel must be True, False, 'auto' or None, "
+                         f"got {parallel!r}")
+    if parallel:
+        _prefer_workqueue()
+    program = lower(graph, parallel=parallel)
     t1 = time.perf_counter()
     fn = build(graph, program, bool(parallel))
     fn.stats["lower"] = t1 - t0

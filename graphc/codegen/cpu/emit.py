@@ -137,7 +137,6 @@ def emit_region(ctx, ext, body_inputs, nodes, body_outs, outs, shape=None, out_d
                 ctx.defined.add(f"{name}_f")
         for o in out_names:
             ctx.line(f"{o}_f = {o}.ravel()")
-        ctx.loop(loop_vars[0], n, outer=True)
         i = loop_vars[0]
         loads = {id(b): (f"{name}_f", [i]) for (name, _, _), b in zip(operands, body_inputs)}
         stores = [(f"{o}_f", [i]) for o in out_names]
@@ -147,11 +146,27 @@ def emit_region(ctx, ext, body_inputs, nodes, body_outs, outs, shape=None, out_d
         for (name, s, _), b in zip(operands, body_inputs):
             loads[id(b)] = (name, index_patterns(ctx, shape, name, s, loop_vars))
         stores = [(o, loop_vars[:r]) for o in out_names]
-        for k in range(r):
-            ctx.loop(loop_vars[k], dims[k], outer=(k == 0))
         depth = r
+    # operands read at one element for the whole region (0-d, or size 1 on every looped
+    # axis) are loaded once before the loops: cheaper, and numba's prange lowering cannot
+    # type a 0-d array indexed with () inside a parfor body
+    for b in body_inputs:
+        name, idx = loads[id(b)]
+        if all(ix == "0" for ix in idx):
+            x = ctx.fresh("x")
+            ctx.line(f"{x} = {name}[{_tuple(idx) if idx else '()'}]")
+            env[id(b)] = x
+    if flat and r > 1:
+        ctx.loop(loop_vars[0], n, outer=True, shape=shape)
+    else:
+        work = " * ".join(dims[:r]) if r > 1 else None
+        for k in range(r):
+            ctx.loop(loop_vars[k], dims[k], outer=(k == 0), work=work if k == 0 else None,
+                     shape=shape)
     # loads
     for b in body_inputs:
+        if env[id(b)] is not None:
+            continue
         name, idx = loads[id(b)]
         x = ctx.fresh("x")
         ctx.line(f"{x} = {name}[{_tuple(idx) if idx else '()'}]")
@@ -292,8 +307,10 @@ def _emit_reduce(ctx, node):
         ctx.line(f"{acc}.fill({init})")
     else:
         ctx.line(f"{acc}[()] = {init}")
+    work = " * ".join(xdims) if r > 1 else None
     for k in range(t):
-        ctx.loop(iv[k], xdims[k], outer=(k == 0 and 0 not in axes))
+        ctx.loop(iv[k], xdims[k], outer=(k == 0 and 0 not in axes),
+                 work=work if k == 0 else None, shape=tuple(x.shape))
     if t == r:
         ctx.line(f"{acc_ref} = {_red_combine(op, acc_ref, f'{cast}({x_ref})')}")
     else:
@@ -501,8 +518,9 @@ def _emit_broadcast_like(ctx, node):
     ctx.line(f"{t} = np.empty({_tuple(dims)}, {NP_DTYPE[out.dtype]})")
     iv = [ctx.fresh("i") for _ in range(r)]
     idx = index_patterns(ctx, shape, ge, tuple(gshape), iv)
+    work = " * ".join(dims) if r > 1 else None
     for k in range(r):
-        ctx.loop(iv[k], dims[k], outer=(k == 0))
+        ctx.loop(iv[k], dims[k], outer=(k == 0), work=work if k == 0 else None, shape=shape)
     src = f"{ge}[{_tuple(idx) if idx else '()'}]"
     ctx.line(f"{t}[{_tuple(iv) if r else '()'}] = {src}")
     for _ in range(r):
@@ -572,7 +590,7 @@ def _emit_softmax_like(ctx, node):
     o2 = ctx.fresh("t")
     ctx.line(f"{o2} = np.empty(({rows}, {n}), {NP_DTYPE[dt]})")
     r = ctx.fresh("r")
-    ctx.loop(r, rows, outer=True)
+    ctx.loop(r, rows, outer=True, work=f"{x2}.size", shape=tuple(x.shape))
     m = _row_max(ctx, x2, r, n, dt)
     s, j = ctx.fresh("s"), ctx.fresh("j")
     ctx.line(f"{s} = {ctx.literal(0.0, dt)}")
@@ -613,7 +631,7 @@ def _emit_xent(ctx, node):
     o = ctx.fresh("t")
     ctx.line(f"{o} = np.empty({rows}, {NP_DTYPE[dt]})")
     r = ctx.fresh("r")
-    ctx.loop(r, rows, outer=True)
+    ctx.loop(r, rows, outer=True, work=f"{x2}.size", shape=tuple(x.shape))
     m = _row_max(ctx, x2, r, n, dt)
     s, st, sx, j = ctx.fresh("s"), ctx.fresh("s"), ctx.fresh("s"), ctx.fresh("j")
     zero = ctx.literal(0.0, dt)

@@ -29,6 +29,37 @@ from . import emit as E
 from .scalar import PRELUDE
 
 SMALL_CONST = 64            # constants up to this many elements are baked into the source
+# With parallel="auto", a race-free top-level loop nest runs as prange from this many elements
+# (run-time count) and serially below it. Measured on the 2-core dev machine (AMD EPYC, see
+# bench/RESULTS.md): the fused 7-op chain broke even between 2**15 and 2**16 elements; the
+# threshold leaves margin for cheap kernels (one add per element) and a loaded machine.
+PARALLEL_MIN_WORK = 1 << 17
+# A nest with symbolic dims gets both versions only if its static part reaches the threshold
+# at this batch (each prange nest costs numba ~0.5-1 s of compile: nests that would need an
+# absurd batch to pay stay serial).
+PARALLEL_MAX_BATCH = 1024
+
+
+def _auto_mode(shape) -> str:
+    """'prange', 'range' or 'dual' for a race-free nest over static ``shape`` (None: unknown)."""
+    if shape is None:
+        return "dual"
+    known, symbolic = 1, False
+    for d in shape:
+        if isinstance(d, int):
+            known *= d
+        else:
+            symbolic = True
+    if not symbolic:
+        return "prange" if known >= PARALLEL_MIN_WORK else "range"
+    return "dual" if known * PARALLEL_MAX_BATCH >= PARALLEL_MIN_WORK else "range"
+
+# numba's parallel options: only explicit prange loops become parfors (no implicit
+# conversion of array expressions or numpy calls, which compile slower and would also run
+# the small kernels threaded).
+PARALLEL_FLAGS = ('{"prange": True, "comprehension": False, "reduction": False, '
+                  '"inplace_binop": False, "setitem": False, "numpy": False, '
+                  '"stencil": False, "fusion": False}')
 
 _warned_ops: set[str] = set()
 
@@ -97,6 +128,7 @@ class SegmentWriter:
         self.defined: set[str] = set()
         self.parallel = module.parallel
         self.has_prange = False
+        self._dual: list[tuple] = []           # open size-switched loops (see loop())
         # id(update value) -> variable Value whose storage the producing kernel may write
         # directly (see _inplace_candidates); ids actually written in place
         self.inplace: dict[int, Value] = {}
@@ -109,15 +141,45 @@ class SegmentWriter:
     def line(self, text: str) -> None:
         self.lines.append("    " * self.indent + text)
 
-    def loop(self, var: str, n: str, outer: bool = False) -> None:
-        use_prange = self.parallel and outer and self.indent == 1
-        if use_prange:
+    def loop(self, var: str, n: str, outer: bool = False, work: str | None = None,
+             shape: tuple | None = None) -> None:
+        """Open ``for var in range(n):``.
+
+        ``outer=True`` promises that the iterations write disjoint output elements (race-free),
+        so a top-level loop of that kind may run as ``prange``: always with ``parallel=True``.
+        With ``parallel="auto"`` the static ``shape`` of the nest's iteration space decides:
+        all dims known -> ``prange`` iff it has at least :data:`PARALLEL_MIN_WORK` elements;
+        symbolic dims whose known part could reach that count at a batch of
+        :data:`PARALLEL_MAX_BATCH` -> the nest is emitted twice, ``prange`` when the run-time
+        element count ``work`` (default ``n``) reaches the threshold and ``range`` otherwise
+        (assembled at the matching :meth:`dedent`); otherwise serial.
+        """
+        eligible = bool(self.parallel) and outer and self.indent == 1
+        if eligible and self.parallel == "auto":
+            mode = _auto_mode(shape)
+            if mode == "dual":
+                self._dual.append((len(self.lines), var, n, work or n, self.indent))
+                self.line(f"for {var} in range({n}):")
+                self.indent += 1
+                return
+            eligible = mode == "prange"
+        if eligible:
             self.has_prange = True
-        self.line(f"for {var} in {'prange' if use_prange else 'range'}({n}):")
+        self.line(f"for {var} in {'prange' if eligible else 'range'}({n}):")
         self.indent += 1
 
     def dedent(self) -> None:
         self.indent -= 1
+        if self._dual and self._dual[-1][4] == self.indent:
+            start, var, n, work, ind = self._dual.pop()
+            body = ["    " + ln for ln in self.lines[start + 1:]]
+            pad = "    " * ind
+            self.lines[start:] = [
+                f"{pad}if {work} >= {PARALLEL_MIN_WORK}:",
+                f"{pad}    for {var} in prange({n}):", *body,
+                f"{pad}else:",
+                f"{pad}    for {var} in range({n}):", *body]
+            self.has_prange = True
 
     def hoist(self, expr: str) -> str:
         if expr.isidentifier() or expr.lstrip("-").isdigit():
@@ -237,15 +299,23 @@ def _is_random(node: Node) -> bool:
     return REGISTRY[node.op].kind == "random"
 
 
-def lower(graph: Graph, parallel: bool = False) -> Program:
+def lower(graph: Graph, parallel: bool | str = False) -> Program:
     """Classify, schedule and generate code for ``graph``.
 
     Args:
         graph: the (optimised) graph; its ``inputs`` are the call's arrays in order.
-        parallel: emit ``prange`` for the outer loop of elementwise regions / reductions.
+        parallel: False = serial loops; True = ``prange`` for the outer loop of every
+            race-free top-level loop nest (elementwise regions, reductions keeping axis 0,
+            softmax / crossentropy rows); "auto" = both versions of each such nest, chosen at
+            run time by its element count (:data:`PARALLEL_MIN_WORK`).
     Returns:
         A Program (source text plus the run plan).
+
+    Example:
+        >>> print(lower(graph, parallel="auto").source)
     """
+    if parallel not in (True, False, "auto"):
+        raise ValueError(f"parallel must be True, False or 'auto', got {parallel!r}")
     order = graph.nodes()
     given = {id(v) for v in graph.inputs}
     for n in order:
@@ -568,7 +638,7 @@ def _module_source(module: ModuleWriter, seg_sources) -> str:
     for seg, par, lines in seg_sources:
         flags = f'cache=True, nogil=True, error_model="numpy", fastmath=_FM'
         if par:
-            flags += ", parallel=True"
+            flags += f", parallel={PARALLEL_FLAGS}"
         out += ["", f"@njit({flags})"] + lines + [""]
     return "\n".join(out) + "\n"
 
