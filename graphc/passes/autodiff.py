@@ -93,21 +93,22 @@ def _backprop(outputs, seeds, targets) -> dict:
     with name_scope("grad"):
         for v, g in zip(outputs, seeds):
             _accumulate(cot, v, g)
-        for node in reversed(order):
-            if node.id not in relevant or not node.inputs:
-                continue
-            gouts = [cot.get(o) for o in node.outputs]
-            if all(g is None for g in gouts):
-                continue
-            grad = node.opdef.grad
-            if grad is None:
-                raise GradientError(f"op {node.op!r} (built in {node.provenance}) has no "
-                                    f"gradient; wrap its input in K.stop_gradient if intended")
-            with name_scope(f"grad/{node.scope}" if node.scope else "grad"):
-                gins = grad(node, gouts)
+    # gradient nodes are scoped "grad/<scope of the forward node>" (inside the caller's scope)
+    for node in reversed(order):
+        if node.id not in relevant or not node.inputs:
+            continue
+        gouts = [cot.get(o) for o in node.outputs]
+        if all(g is None for g in gouts):
+            continue
+        grad = node.opdef.grad
+        if grad is None:
+            raise GradientError(f"op {node.op!r} (built in {node.provenance}) has no "
+                                f"gradient; wrap its input in K.stop_gradient if intended")
+        with name_scope(f"grad/{node.scope}" if node.scope else "grad"):
+            gins = grad(node, gouts)
             if len(gins) != len(node.inputs):
-                raise AssertionError(f"grad rule of {node.op} returned {len(gins)} cotangents "
-                                     f"for {len(node.inputs)} inputs")
+                raise AssertionError(f"grad rule of {node.op} returned {len(gins)} "
+                                     f"cotangents for {len(node.inputs)} inputs")
             for v, g in zip(node.inputs, gins):
                 if v.node.id in relevant:
                     _accumulate(cot, v, g)
