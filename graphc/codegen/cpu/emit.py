@@ -471,7 +471,7 @@ def _emit_expand_dims(ctx, node):
 
 
 def _emit_squeeze(ctx, node):
-    x, out = node.inputs[0], node.outputs[0]
+    x = node.inputs[0]
     xn = ctx.name(x)
     axis = node.attrs["axis"]
     if axis is None:

@@ -25,6 +25,7 @@ import numpy as np
 from ...ir.graph import Graph
 from ...ir.node import Node, Value
 from ...ir.ops import REGISTRY
+from ..literals import py_literal
 from . import emit as E
 from .scalar import PRELUDE
 
@@ -252,7 +253,7 @@ class ModuleWriter:
             return got
         name = f"_k{len(self.literals)}"
         self.literals[key] = name
-        self.const_lines.append(f"{name} = {E.NP_DTYPE[dtype]}({_py_literal(value, dtype)})")
+        self.const_lines.append(f"{name} = {E.NP_DTYPE[dtype]}({py_literal(value, dtype)})")
         return name
 
     def const_array(self, v: Value) -> str:
@@ -261,25 +262,12 @@ class ModuleWriter:
             return got
         arr = np.asarray(v.node.attrs["value"])
         name = f"_a{len(self.arrays)}"
-        items = ", ".join(_py_literal(x, arr.dtype.name) for x in arr.reshape(-1).tolist())
+        items = ", ".join(py_literal(x, arr.dtype.name) for x in arr.reshape(-1).tolist())
         shape = "(" + "".join(f"{d}, " for d in arr.shape) + ")"
         self.const_lines.append(
             f"{name} = np.array([{items}], dtype={E.NP_DTYPE[arr.dtype.name]}).reshape({shape})")
         self.arrays[id(v)] = name
         return name
-
-
-def _py_literal(x, dtype: str) -> str:
-    if dtype == "bool":
-        return "True" if x else "False"
-    if dtype.startswith("float"):
-        x = float(x)
-        if x != x:
-            return "np.nan"
-        if x in (float("inf"), float("-inf")):
-            return "np.inf" if x > 0 else "-np.inf"
-        return repr(x)
-    return repr(int(x))
 
 
 def flush_denormals() -> bool:
@@ -392,8 +380,6 @@ def lower(graph: Graph, parallel: bool | str = False) -> Program:
             const_slots.append((s, np.ascontiguousarray(n.attrs["value"])))
             readonly.add(s)
 
-    # consumers: stage -> values read at that stage
-    consumed: dict[int, set[int]] = {}
     uses: dict[int, list[int]] = {}          # id(value) -> stages that read it
     for n in order:
         if kind[n.id] == "source":
@@ -636,7 +622,7 @@ def _module_source(module: ModuleWriter, seg_sources) -> str:
     out += module.const_lines
     out += ["", "", PRELUDE]
     for seg, par, lines in seg_sources:
-        flags = f'cache=True, nogil=True, error_model="numpy", fastmath=_FM'
+        flags = 'cache=True, nogil=True, error_model="numpy", fastmath=_FM'
         if par:
             flags += f", parallel={PARALLEL_FLAGS}"
         out += ["", f"@njit({flags})"] + lines + [""]

@@ -24,6 +24,7 @@ import numpy as np
 from ...ir.graph import Graph
 from ...ir.ops import REGISTRY
 from ...ir.types import is_float
+from ..literals import py_literal
 from .scalar import CASTS, CAST_OF_DTYPE, scalar_expr
 
 SUPPORTED_DTYPES = ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
@@ -103,22 +104,9 @@ def _literal_fn(consts: list, seen: dict):
         name = seen.get(key)
         if name is None:
             name = seen[key] = f"_k{len(seen)}"
-            consts.append(f"{name} = {CASTS[CAST_OF_DTYPE[dtype]]}({_py(value, dtype)})")
+            consts.append(f"{name} = {CASTS[CAST_OF_DTYPE[dtype]]}({py_literal(value, dtype)})")
         return name
     return literal
-
-
-def _py(x, dtype: str) -> str:
-    if dtype == "bool":
-        return "True" if x else "False"
-    if dtype.startswith("float"):
-        x = float(x)
-        if x != x:
-            return "np.nan"
-        if x in (float("inf"), float("-inf")):
-            return "np.inf" if x > 0 else "-np.inf"
-        return repr(x)
-    return repr(int(x))
 
 
 def region_kernel(name: str, body: Graph, consts: list, seen: dict) -> KernelSource:
