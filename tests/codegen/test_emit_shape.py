@@ -3,6 +3,7 @@ gradients built from them), and the ops that used to fall back to numpy now run 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from graphc.codegen import compile_graph
 from graphc.codegen.cpu.emit import native_supported
@@ -22,7 +23,7 @@ NOW_NATIVE = {
     "bias_add_grad", "scan", "slice", "slice_grad", "concatenate", "split_like", "stack",
     "one_hot", "argmax", "argmin", "var", "std", "cumsum", "cumprod", "tile", "repeat",
     "reverse", "batch_dot", "tensordot", "sparse_softmax_cross_entropy", "where",
-    "sigmoid_cross_entropy",
+    "sigmoid_cross_entropy", "gather", "gather_grad", "logsumexp",
 }
 
 
@@ -123,3 +124,43 @@ def test_out_of_range_sparse_label_is_a_clear_error():
     import pytest
     with pytest.raises(ValueError, match="out of range"):
         fn([np.zeros((2, 3), np.float32), np.array([0, 3], np.int64)])
+
+
+def test_gather_on_any_axis_its_gradient_and_logsumexp_run_natively():
+    rng = np.random.default_rng(5)
+    p = _ph((3, 5, 4), "p")
+    idx = _ph((2, 3), "idx", "int64")
+    x = _ph(("B", 3, 4), "x")
+    g1 = apply("gather", p, idx, axis=1)                     # (3, 2, 3, 4)
+    g2 = apply("gather", p, idx, axis=2)                     # (3, 5, 2, 3)
+    l1 = apply("logsumexp", x, axes=(0,))
+    l2 = apply("logsumexp", x, axes=(1, 2), keepdims=True)
+    loss = apply("sum", g1 * g1) + apply("sum", apply("tanh", g2)) + apply("sum", l1) + \
+        apply("sum", l2 * l2)
+    gp, gx = gradients(loss, [p, x])
+    g = Graph([p, idx, x], [g1, g2, l1, l2, gp, gx])
+    fn = compile_graph(g)
+    assert fn.stats["python_nodes"] == 0
+    for n in g.nodes():
+        if n.op in ("gather", "gather_grad", "logsumexp"):
+            assert native_supported(n), n.op
+    pa = rng.normal(size=(3, 5, 4)).astype(np.float32)
+    ia = np.array([[0, -1, 3], [3, 3, 1]], np.int64)          # negative and repeated indices
+    xa = rng.normal(size=(2, 3, 4)).astype(np.float32) * 30
+    xa[1, 0] = -np.inf                                       # a row of -inf: lse = -inf
+    xa[0, 2, 1] = np.inf
+    feed = {p: pa, idx: ia, x: xa}
+    with np.errstate(invalid="ignore"):                     # inf - inf in the gradients
+        ref = evaluate(g.outputs, feed)
+    for got, want in zip(fn([pa, ia, xa]), ref):
+        np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-5)
+
+
+def test_native_gather_names_an_out_of_range_index():
+    p = _ph((4, 3), "p")
+    idx = _ph((2,), "idx", "int64")
+    fn = compile_graph(Graph([p, idx], [apply("gather", p, idx, axis=1)]))
+    pa = np.ones((4, 3), np.float32)
+    np.testing.assert_array_equal(fn([pa, np.array([2, -3])])[0], pa[:, [2, 0]])
+    with pytest.raises(IndexError, match="gather: an index is out of range"):
+        fn([pa, np.array([0, 3])])

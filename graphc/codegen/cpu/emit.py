@@ -652,40 +652,6 @@ def _emit_xent(ctx, node):
     ctx.define(out, res, "C")
 
 
-# -- gather (axis 0) ---------------------------------------------------------------------------
-
-def _supports_gather(node):
-    p, idx = node.inputs
-    return node.attrs["axis"] == 0 and p.ndim >= 1 and p.dtype != "float16"
-
-
-def _emit_gather(ctx, node):
-    p, idx = node.inputs
-    out = node.outputs[0]
-    pn, iname = ctx.contig(p), ctx.contig(idx)
-    p2, i1, o2 = ctx.fresh("t"), ctx.fresh("t"), ctx.fresh("t")
-    inner = " * ".join(f"{pn}.shape[{a}]" for a in range(1, p.ndim)) or "1"
-    ctx.line(f"{p2} = {pn}.reshape(({pn}.shape[0], {inner}))")
-    ctx.line(f"{i1} = {iname}.ravel()")
-    ctx.line(f"{o2} = np.empty(({i1}.size, {p2}.shape[1]), {NP_DTYPE[out.dtype]})")
-    k, c, j = ctx.fresh("i"), ctx.fresh("n"), ctx.fresh("j")
-    ctx.loop(k, f"{i1}.size")
-    ctx.line(f"{c} = {i1}[{k}]")
-    ctx.line(f"if {c} < 0:")
-    ctx.line(f"    {c} = {c} + {p2}.shape[0]")
-    ctx.line(f"if {c} < 0 or {c} >= {p2}.shape[0]:")
-    ctx.line("    raise IndexError('gather: an index is out of range')")
-    ctx.loop(j, f"{p2}.shape[1]")
-    ctx.line(f"{o2}[{k}, {j}] = {p2}[{c}, {j}]")
-    ctx.dedent()
-    ctx.dedent()
-    dims = [f"{iname}.shape[{a}]" for a in range(idx.ndim)] + \
-        [f"{pn}.shape[{a}]" for a in range(1, p.ndim)]
-    t = ctx.fresh("t")
-    ctx.line(f"{t} = {o2}.reshape({_tuple(dims)})")
-    ctx.define(out, t, "C")
-
-
 def _always(node):
     return True
 
@@ -717,7 +683,6 @@ EMITTERS = {
     "softmax": (_last_axis_ok, _emit_softmax_like),
     "log_softmax": (_last_axis_ok, _emit_softmax_like),
     "softmax_cross_entropy": (_supports_xent, _emit_xent),
-    "gather": (_supports_gather, _emit_gather),
 }
 
 

@@ -2,7 +2,8 @@
 
 Ops: slice / slice_grad, concatenate / split_like, stack, reverse, pad (constant mode),
 tile, repeat, one_hot, argmax / argmin, var / std, cumsum / cumprod,
-sparse_softmax_cross_entropy, tensordot, batch_dot.
+sparse_softmax_cross_entropy, tensordot, batch_dot, gather (any axis) and its gradient
+gather_grad (a serial scatter-add), logsumexp.
 
 Conventions (see emit.py): every emitter writes numba source through ``ctx``; views
 (slice, reverse, split_like) are defined with layout ``'A'`` and ``alias_of`` their input,
@@ -488,6 +489,118 @@ def _emit_batch_dot(ctx, node):
     ctx.define(out, t, "C")
 
 
+# -- gather on any axis, its gradient (scatter-add), logsumexp ---------------------------------
+
+def _supports_gather_any(node) -> bool:
+    return _no_f16(node) and node.inputs[1].dtype.startswith(("int", "uint"))
+
+
+def _index_fix(ctx, c, size, op):
+    """Wrap a negative index ``c`` once and raise for one still out of ``[0, size)``."""
+    ctx.line(f"if {c} < 0:")
+    ctx.line(f"    {c} = {c} + {size}")
+    ctx.line(f"if {c} < 0 or {c} >= {size}:")
+    ctx.line(f"    raise IndexError('{op}: an index is out of range')")
+
+
+def _emit_gather_any(ctx, node):
+    """``params.take(indices, axis)``: params seen as (A, N, B), the result as (A, K, B)."""
+    p, idx = node.inputs
+    out = node.outputs[0]
+    axis = node.attrs["axis"]
+    pn, iname = ctx.contig(p), ctx.contig(idx)
+    a_, n_, b_ = _split3(ctx, pn, p, axis, axis + 1)
+    p3, i1, o3 = ctx.fresh("t"), ctx.fresh("t"), ctx.fresh("t")
+    ctx.line(f"{p3} = {pn}.reshape(({a_}, {n_}, {b_}))")
+    ctx.line(f"{i1} = {iname}.ravel()")
+    ctx.line(f"{o3} = np.empty(({a_}, {i1}.size, {b_}), {NP_DTYPE[out.dtype]})")
+    k, c, a, j = ctx.fresh("i"), ctx.fresh("n"), ctx.fresh("i"), ctx.fresh("j")
+    ctx.loop(k, f"{i1}.size")
+    ctx.line(f"{c} = {i1}[{k}]")
+    _index_fix(ctx, c, n_, "gather")
+    ctx.loop(a, a_)
+    ctx.loop(j, b_)
+    ctx.line(f"{o3}[{a}, {k}, {j}] = {p3}[{a}, {c}, {j}]")
+    ctx.dedent()
+    ctx.dedent()
+    ctx.dedent()
+    pd = _dims(ctx, pn, p)
+    dims = pd[:axis] + _dims(ctx, iname, idx) + pd[axis + 1:]
+    t = ctx.fresh("t")
+    ctx.line(f"{t} = {o3}.reshape({_tuple(dims)})")
+    ctx.define(out, t, "C")
+
+
+def _emit_gather_grad(ctx, node):
+    """Scatter-add of the cotangent (A, K, B) into zeros (A, N, B) at the indices (serial:
+    repeated indices add into the same row, so the loop is not race-free)."""
+    g, idx, p = node.inputs
+    out = node.outputs[0]
+    axis = node.attrs["axis"]
+    gn, iname, pn = ctx.contig(g), ctx.contig(idx), ctx.name(p)
+    a_, n_, b_ = _split3(ctx, pn, p, axis, axis + 1)
+    g3, i1, o3 = ctx.fresh("t"), ctx.fresh("t"), ctx.fresh("t")
+    ctx.line(f"{i1} = {iname}.ravel()")
+    ctx.line(f"{g3} = {gn}.reshape(({a_}, {i1}.size, {b_}))")
+    ctx.line(f"{o3} = np.zeros(({a_}, {n_}, {b_}), {NP_DTYPE[out.dtype]})")
+    k, c, a, j = ctx.fresh("i"), ctx.fresh("n"), ctx.fresh("i"), ctx.fresh("j")
+    ctx.loop(k, f"{i1}.size")
+    ctx.line(f"{c} = {i1}[{k}]")
+    _index_fix(ctx, c, n_, "gather_grad")
+    ctx.loop(a, a_)
+    ctx.loop(j, b_)
+    ctx.line(f"{o3}[{a}, {c}, {j}] += {g3}[{a}, {k}, {j}]")
+    ctx.dedent()
+    ctx.dedent()
+    ctx.dedent()
+    t = ctx.fresh("t")
+    ctx.line(f"{t} = {o3}.reshape({_tuple(_dims(ctx, pn, p))})")
+    ctx.define(out, t, "C")
+
+
+def _supports_lse(node) -> bool:
+    x, out = node.inputs[0], node.outputs[0]
+    return x.dtype == out.dtype and x.dtype in ("float32", "float64") and \
+        (_contiguous_axes(node.attrs["axes"]) or x.ndim == 0)
+
+
+def _emit_lse(ctx, node):
+    """log(sum(exp(x - m))) + m over a run of axes, m the finite maximum (0 when the maximum
+    is +-inf or nan, as in the reference): x seen as (A, n, B), the result as (A, B)."""
+    from .emit import _exp_name, _log_name
+    x, out = node.inputs[0], node.outputs[0]
+    dt = out.dtype
+    axes, keep = tuple(node.attrs["axes"]), node.attrs["keepdims"]
+    xn = ctx.contig(x)
+    if x.ndim == 0:
+        a_, n, b_ = "1", "1", "1"
+    else:
+        a_, n, b_ = _split3(ctx, xn, x, axes[0], axes[-1] + 1)
+    x3, r = ctx.fresh("t"), ctx.fresh("t")
+    ctx.line(f"{x3} = {xn}.reshape(({a_}, {n}, {b_}))")
+    ctx.line(f"{r} = np.empty(({a_}, {b_}), {NP_DTYPE[dt]})")
+    i, k, j, m, s = (ctx.fresh(q) for q in ("i", "k", "j", "m", "s"))
+    ctx.loop(i, a_, outer=True, work=f"{x3}.size", shape=tuple(x.shape))
+    ctx.loop(k, b_)
+    ctx.line(f"{m} = {ctx.literal(float('-inf'), dt)}")
+    ctx.loop(j, n)
+    ctx.line(f"{m} = max({m}, {x3}[{i}, {j}, {k}])")
+    ctx.dedent()
+    ctx.line(f"{m} = {m} if {m} - {m} == 0 else {ctx.literal(0.0, dt)}")
+    ctx.line(f"{s} = {ctx.literal(0.0, dt)}")
+    ctx.loop(j, n)
+    ctx.line(f"{s} = {s} + {_exp_name(dt)}({x3}[{i}, {j}, {k}] - {m})")
+    ctx.dedent()
+    ctx.line(f"{r}[{i}, {k}] = {_log_name(dt)}({s}) + {m}")
+    ctx.dedent()
+    ctx.dedent()
+    d = _dims(ctx, xn, x)
+    odims = [("1" if q in axes else d[q]) for q in range(x.ndim) if keep or q not in axes]
+    t = ctx.fresh("t")
+    ctx.line(f"{t} = {r}.reshape({_tuple(odims)})")
+    ctx.define(out, t, "C")
+
+
 # -- reshape to a run-time shape vector (the gradients of tile / repeat build these) -----------
 
 def _wrap_reshape(base):
@@ -538,6 +651,9 @@ def register() -> None:
         "sparse_softmax_cross_entropy": (_supports_sparse_xent, _emit_sparse_xent),
         "tensordot": (_supports_tensordot, _emit_tensordot),
         "batch_dot": (_supports_batch_dot, _emit_batch_dot),
+        "gather": (_supports_gather_any, _emit_gather_any),
+        "gather_grad": (_supports_gather_any, _emit_gather_grad),
+        "logsumexp": (_supports_lse, _emit_lse),
     })
 
 
