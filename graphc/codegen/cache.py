@@ -37,6 +37,7 @@ import functools
 import hashlib
 import importlib.util
 import logging
+import marshal
 import os
 import platform
 import re
@@ -55,6 +56,7 @@ logger = logging.getLogger("graphc.compile")
 _KEY_RE = re.compile(r"[0-9A-Za-z_]{1,128}")
 _NAME_RE = re.compile(r"[0-9A-Za-z_][0-9A-Za-z_.\-]{0,127}")
 _BLOB_MAGIC = b"GRAPHC-BLOB-1\n"
+_CODE_MAGIC = b"GRAPHC-CODE-1\n"
 _BLOB_SUFFIX = ".blob"
 _DIGEST_SIZE = hashlib.sha256().digest_size
 _UMASK = os.umask(0o022)
@@ -242,6 +244,39 @@ def _describe_sig(sig) -> str:
         "(" + ", ".join(str(t) for t in sig) + ")"
 
 
+def _load_without_refresh(cache):
+    """numba's ``Cache.load_overload`` minus its ``target_context.refresh()``, or None when
+    this numba lacks the private pieces it needs (then numba's own method is used).
+
+    ``refresh()`` installs every typing and lowering registry of numba (it imports
+    ``numba.np.*`` and builds the template tables): 0.1-0.2 s of a warm start, and nothing a
+    cache hit uses. Rebuilding a cached overload only unpickles the object code, links it
+    and wraps the entry point. What linking needs from ``refresh`` is done here: the
+    runtime (NRT: its C symbols and atomic helpers, ``rtsys.initialize``) and the one
+    registry module that registers C symbols when imported (``numba.cpython.hashing``).
+    The helper-library and math symbols are registered when the target context is created.
+    Every real compile refreshes the contexts itself (``numba.core.compiler.CompilerBase``),
+    so a later miss in the same process still finds them complete.
+    """
+    inner = getattr(cache, "_load_overload", None)
+    guard = getattr(cache, "_guard_against_spurious_io_errors", None)
+    try:
+        from numba.core.runtime import rtsys
+    except ImportError:
+        return None
+    if inner is None or guard is None or not hasattr(rtsys, "initialize"):
+        return None
+
+    def load(sig, target_context):
+        rtsys.initialize(target_context)
+        import numba.cpython.hashing  # noqa: F401 - registers _Py_HashSecret symbols
+        result = None
+        with guard():
+            result = inner(sig, target_context)
+        return result
+    return load
+
+
 def _guard_numba_cache(dispatcher, module_key: str) -> None:
     """Make a damaged numba cache entry of ``dispatcher`` a logged miss, not a crash.
 
@@ -254,6 +289,7 @@ def _guard_numba_cache(dispatcher, module_key: str) -> None:
             or not hasattr(cache, "load_overload"):
         return
     load, save = cache.load_overload, cache.save_overload
+    load = _load_without_refresh(cache) or load
     fname = getattr(dispatcher, "__qualname__", getattr(dispatcher, "__name__", "?"))
 
     def load_overload(sig, target_context):
@@ -297,6 +333,52 @@ def _guard_module(module: types.ModuleType, module_key: str) -> None:
     for value in list(vars(module).values()):
         if isinstance(value, Dispatcher):
             _guard_numba_cache(value, module_key)
+
+
+def _code_path(source_path: str) -> str:
+    folder, base = os.path.split(source_path)
+    return os.path.join(folder, "__pycache__",
+                        f"{base[:-3]}.graphc-{sys.implementation.cache_tag}.code")
+
+
+def _module_code(source: str, data: bytes, path: str, key: str) -> types.CodeType:
+    """The code object of a generated module: from its bytecode file next to numba's cache
+    (``__pycache__/<name>.graphc-<python tag>.code``) when that file is whole and belongs to
+    exactly these source bytes, else compiled from ``source`` and the file (re)written.
+
+    Compiling the ~500 lines of a training step costs ~10 ms of every warm start; loading the
+    marshalled code ~0.1 ms. The file holds a magic line, the sha256 of the source bytes and
+    the sha256 of the payload, so a stale, truncated or garbled file is a miss (recompiled),
+    never wrong code. Python's own ``.pyc`` is not used: it trusts file timestamps, and this
+    must hold with ``PYTHONDONTWRITEBYTECODE`` set too.
+    """
+    code_path = _code_path(path)
+    want = hashlib.sha256(data).digest()
+    head = len(_CODE_MAGIC) + 2 * _DIGEST_SIZE
+    try:
+        with open(code_path, "rb") as f:
+            raw = f.read()
+    except OSError:
+        raw = b""
+    if len(raw) > head and raw.startswith(_CODE_MAGIC) and \
+            raw[len(_CODE_MAGIC):len(_CODE_MAGIC) + _DIGEST_SIZE] == want and \
+            hashlib.sha256(raw[head:]).digest() == raw[head - _DIGEST_SIZE:head]:
+        try:
+            code = marshal.loads(raw[head:])
+        except (EOFError, ValueError, TypeError):
+            code = None
+        # co_filename locates numba's cache: a folder copied elsewhere recompiles
+        if isinstance(code, types.CodeType) and code.co_filename == path:
+            return code
+    code = compile(source, path, "exec")
+    payload = marshal.dumps(code)
+    try:
+        os.makedirs(os.path.dirname(code_path), exist_ok=True)
+        _atomic_write_bytes(code_path,
+                            _CODE_MAGIC + want + hashlib.sha256(payload).digest() + payload)
+    except OSError as exc:          # read-only cache folder: the module still loads
+        _log("cache save failed", key, f"bytecode of the generated module: {exc}")
+    return code
 
 
 def load_generated_module(source: str, key: str, module_prefix: str = "graphc_gen"
@@ -349,7 +431,7 @@ def load_generated_module(source: str, key: str, module_prefix: str = "graphc_ge
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     module.__graphc_source__ = source
-    code = compile(source, path, "exec")
+    code = _module_code(source, data, path, key)
     sys.modules[name] = module
     try:
         exec(code, module.__dict__)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import callbacks as cbks
 from ..utils.generic_utils import Progbar, slice_arrays, to_list, unpack_singleton
 from .training_utils import batch_shuffle, check_num_samples, make_batches
 
@@ -24,6 +23,7 @@ def _log_value(o):
 
 def make_callbacks(model, callbacks, params, verbose, count_mode):
     """History + BaseLogger (+ ProgbarLogger) + the user's callbacks, set up for ``model``."""
+    from .. import callbacks as cbks   # imported on first fit: keeps `import graphc` light
     model.history = cbks.History()
     chain = [cbks.BaseLogger(stateful_metrics=getattr(model, 'stateful_metric_names', []))]
     if verbose:

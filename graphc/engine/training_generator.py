@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..utils.data_utils import Sequence
 from ..utils.generic_utils import Progbar, to_list, unpack_singleton
 from .training_arrays import make_callbacks
 
 
 def _is_sequence(data):
+    from ..utils.data_utils import Sequence   # first use only: data_utils imports http.client
     return isinstance(data, Sequence) or getattr(data, 'use_sequence_api', False)
 
 

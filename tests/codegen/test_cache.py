@@ -160,6 +160,63 @@ def test_damaged_source_file_is_rewritten(cache_folder, damage):
     del sys.modules[name]
 
 
+def _counting_compile(monkeypatch):
+    """Count the compile() calls of graphc.codegen.cache (the module global shadows the
+    builtin)."""
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(args[1] if len(args) > 1 else None)
+        return compile(*args, **kwargs)
+    monkeypatch.setattr(cache, "compile", counting, raising=False)
+    return calls
+
+
+@pytest.mark.parametrize("damage", ["none", "truncated", "flipped_payload", "other_source",
+                                    "moved_folder"])
+def test_generated_module_bytecode_is_reused_and_a_bad_file_is_a_miss(cache_folder,
+                                                                      monkeypatch, damage):
+    k = cache.key("bytecode", damage, str(cache_folder))
+    name = f"graphc_gen_{k}"
+    calls = _counting_compile(monkeypatch)
+    assert cache.load_generated_module(PLAIN_SOURCE, k).f() == 42
+    assert len(calls) == 1
+    (code_file,) = glob.glob(str(cache_folder / "__pycache__" / f"{name}.graphc-*.code"))
+    original = open(code_file, "rb").read()
+    assert original.startswith(b"GRAPHC-CODE-1\n")
+    if damage == "truncated":
+        open(code_file, "wb").write(original[:len(original) - 7])
+    elif damage == "flipped_payload":
+        open(code_file, "wb").write(original[:-3] + bytes([original[-3] ^ 0xFF]) +
+                                    original[-2:])
+    elif damage == "other_source":          # a whole file, but made for other source bytes
+        other = "VALUE = 99\n\ndef f():\n    return VALUE + 1\n"
+        k2 = cache.key("bytecode-other", damage, str(cache_folder))
+        cache.load_generated_module(other, k2)
+        sys.modules.pop(f"graphc_gen_{k2}", None)
+        (other_file,) = glob.glob(str(cache_folder / "__pycache__" /
+                                      f"graphc_gen_{k2}.graphc-*.code"))
+        open(code_file, "wb").write(open(other_file, "rb").read())
+    elif damage == "moved_folder":          # compiled under another path: numba's locator
+        monkeypatch.setattr(cache, "_code_path", lambda p: code_file)
+        moved = cache_folder.parent / "moved"
+        monkeypatch.setenv("GRAPHC_CACHE_DIR", str(moved))
+    del sys.modules[name]
+    calls.clear()
+    mod = cache.load_generated_module(PLAIN_SOURCE, k)
+    assert mod.f() == 42
+    if damage == "none":
+        assert calls == []                  # the marshalled code was used
+    else:
+        assert len(calls) == 1              # a miss: compiled from the source again
+        if damage == "moved_folder":
+            assert mod.f.__code__.co_filename == str(cache_folder.parent / "moved" /
+                                                     f"{name}.py")
+        else:
+            assert open(code_file, "rb").read() == original       # and rewritten whole
+    del sys.modules[name]
+
+
 def test_bad_arguments_are_clear_errors(cache_folder):
     with pytest.raises(ValueError, match="key"):
         cache.load_generated_module(PLAIN_SOURCE, "../etc/passwd")
@@ -199,6 +256,79 @@ def test_two_processes_compiling_the_same_key_at_once_both_succeed(cache_folder)
         np.testing.assert_allclose(r["out"], _expected_kernel(x), rtol=1e-6)
     assert (cache_folder / f"graphc_gen_{k}.py").read_text() == NUMBA_SOURCE
     assert not [f for f in os.listdir(cache_folder) if f.startswith(".tmp-")]
+
+
+ALLOC_SOURCE = textwrap.dedent("""
+    import numpy as np
+    from numba import njit
+
+    @njit(cache=True)
+    def scaled(x, k):
+        if x.shape[0] == 0:
+            raise ValueError("scaled: empty input")
+        out = np.empty((x.shape[0], 2), np.float32)
+        for i in range(x.shape[0]):
+            out[i, 0] = x[i] * k
+            out[i, 1] = x[i] + k
+        return out
+""")
+
+# A fresh interpreter loads ALLOC_SOURCE's function from numba's cache (graphc skips numba's
+# context refresh on a hit), then exercises what the loaded code needs from the runtime:
+# a new array (NRT allocation + boxing), an exception, and afterwards a real compile.
+ALLOC_CHILD = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    from numba import njit
+    from graphc.codegen import cache
+    source, key = sys.stdin.read(), sys.argv[1]
+    mod = cache.load_generated_module(source, key)
+    x = np.arange(4, dtype=np.float32)
+    mod.scaled.compile("float32[:, ::1](float32[::1], float32)")
+    refreshed = "numba.np.polynomial.polynomial_core" in sys.modules
+    out = mod.scaled(x, np.float32(3))
+    try:
+        mod.scaled(x[:0], np.float32(3))
+        error = None
+    except ValueError as e:
+        error = str(e)
+    mod.scaled.disable_compile()      # as graphc's executor does: a mismatch is a TypeError
+    try:
+        mod.scaled(x.astype(np.float64), np.float32(3))
+        mismatch = None
+    except TypeError as e:
+        mismatch = type(e).__name__
+
+    @njit
+    def later(a):
+        return np.sum(a * 2)
+    print(json.dumps({"hits": sum(mod.scaled.stats.cache_hits.values()),
+                      "refreshed_by_load": refreshed, "out": out.tolist(),
+                      "error": error, "mismatch": mismatch, "later": float(later(x))}))
+""")
+
+
+def test_cache_hit_skips_numba_refresh_and_the_loaded_code_runs(cache_folder):
+    k = cache.key("numba-no-refresh", str(cache_folder))
+    env = dict(os.environ, GRAPHC_CACHE_DIR=str(cache_folder),
+               PYTHONPATH=os.pathsep.join([REPO_ROOT, os.environ.get("PYTHONPATH", "")]))
+    env.pop("NUMBA_CACHE_DIR", None)
+    results = []
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", ALLOC_CHILD, k], input=ALLOC_SOURCE,
+                              capture_output=True, text=True, env=env, timeout=120,
+                              cwd=str(cache_folder.parent))
+        assert proc.returncode == 0, proc.stderr
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    cold, warm = results
+    assert cold["hits"] == 0 and warm["hits"] == 1
+    assert not warm["refreshed_by_load"]
+    x = np.arange(4, dtype=np.float32)
+    for r in results:
+        np.testing.assert_array_equal(r["out"], np.stack([x * 3, x + 3], axis=1))
+        assert r["error"] == "scaled: empty input"
+        assert r["mismatch"] == "TypeError"
+        assert r["later"] == float(np.sum(x * 2))
 
 
 @pytest.mark.parametrize("damaged", [".nbi", ".nbc"])
