@@ -122,8 +122,7 @@ def emit_region(ctx, ext, body_inputs, nodes, body_outs, outs, shape=None, out_d
             o = ctx.name(var)                  # write the update into the variable's storage
             direct.append((v, var))
         else:
-            o = ctx.fresh("t")
-            ctx.line(f"{o} = np.empty({_tuple(dims)}, {NP_DTYPE[v.dtype]})")
+            o = ctx.alloc(dims, v.dtype, shape)
         out_names.append(o)
     flat = r >= 1 and all(len(s) == r and ctx.layout.get(id(v)) == "C" and
                           all(dims_equal(a, b) or (isinstance(a, int) and a == b)
@@ -133,10 +132,10 @@ def emit_region(ctx, ext, body_inputs, nodes, body_outs, outs, shape=None, out_d
         n = ctx.hoist(f"{out_names[0]}.size")
         for name, _, v in operands:
             if f"{name}_f" not in ctx.defined:
-                ctx.line(f"{name}_f = {name}.ravel()")
+                ctx.line(f"{name}_f = reshape_c({name}, {name}.size)")
                 ctx.defined.add(f"{name}_f")
         for o in out_names:
-            ctx.line(f"{o}_f = {o}.ravel()")
+            ctx.line(f"{o}_f = reshape_c({o}, {o}.size)")
         i = loop_vars[0]
         loads = {id(b): (f"{name}_f", [i]) for (name, _, _), b in zip(operands, body_inputs)}
         stores = [(f"{o}_f", [i]) for o in out_names]
@@ -292,8 +291,8 @@ def _emit_reduce(ctx, node):
     xdims = [str(d) if isinstance(d, int) else ctx.hoist(f"{xn}.shape[{k}]")
              for k, d in enumerate(x.shape)]
     kdims = ["1" if k in axes else xdims[k] for k in range(r)]
-    acc = ctx.fresh("t")
-    ctx.line(f"{acc} = np.empty({_tuple(kdims)}, {NP_DTYPE[dt]})")
+    kshape = tuple(1 if k in axes else d for k, d in enumerate(x.shape))
+    acc = ctx.alloc(kdims, dt, kshape)
     # trailing run of reduced axes -> scalar accumulator
     t = r
     while t > 0 and (t - 1) in axes:
@@ -304,7 +303,7 @@ def _emit_reduce(ctx, node):
     x_ref = f"{xn}[{_tuple(iv) if r else '()'}]"
     # initialise
     if r:
-        ctx.line(f"{acc}.fill({init})")
+        ctx.line(f"fill_c({acc}, {init})")
     else:
         ctx.line(f"{acc}[()] = {init}")
     work = " * ".join(xdims) if r > 1 else None
@@ -328,18 +327,13 @@ def _emit_reduce(ctx, node):
         count = " * ".join(xdims[k] for k in axes) or "1"
         inv = ctx.fresh("s")
         ctx.line(f"{inv} = {cast}(1.0 / max({count}, 1)) if {count} > 0 else {cast}(np.nan)")
-        accf = ctx.fresh("t")
-        ctx.line(f"{accf} = {acc}.ravel()")
-        i = ctx.fresh("i")
-        ctx.loop(i, f"{accf}.size")
-        ctx.line(f"{accf}[{i}] = {accf}[{i}] * {inv}")
-        ctx.dedent()
+        ctx.line(f"scale_c({acc}, {inv})")
     if keepdims or r == 0:
         ctx.define(out, acc, "C")
     else:
         odims = [xdims[k] for k in range(r) if k not in axes]
         res = ctx.fresh("t")
-        ctx.line(f"{res} = {acc}.reshape({_tuple(odims)})")
+        ctx.line(f"{res} = reshape_c({acc}, {_tuple(odims)})")
         ctx.define(out, res, "C")
 
 
@@ -353,22 +347,37 @@ def _blas_ok(node):
 def _emit_np_dot(ctx, a, b, out):
     t = ctx.fresh("t")
     if a.ndim == b.ndim == 1:                 # numba returns a scalar: keep a 0-d array
-        ctx.line(f"{t} = np.empty((), {NP_DTYPE[out.dtype]})")
+        ctx.line(f"{t} = empty_c((), {NP_DTYPE[out.dtype]})")
         ctx.line(f"{t}[()] = np.dot({ctx.blas(a)}, {ctx.blas(b)})")
     elif a.ndim == b.ndim == 2:
-        _emit_gemm(ctx, ctx.blas(a), ctx.blas(b), t, out.dtype)
+        t = _emit_gemm(ctx, ctx.blas(a), ctx.blas(b), out.dtype, out.shape, a.shape[-1])
     else:
         ctx.line(f"{t} = np.dot({ctx.blas(a)}, {ctx.blas(b)})")
     ctx.define(out, t, "C")
 
 
-def _emit_gemm(ctx, an, bn, t, dtype):
-    """``t = an @ bn`` (2-D, C or F layouts) with one BLAS call (native.gemm: an intrinsic, so
-    no nested compilation per layout combination, and transposed operands are not copied)."""
+def _emit_gemm(ctx, an, bn, dtype, shape, k_dim=None) -> str:
+    """``an @ bn`` (2-D, C or F layouts) with one BLAS call (native.gemm: an intrinsic, so
+    no nested compilation per layout combination, and transposed operands are not copied)
+    into a buffer of the memory plan (static ``shape``: the product's); returns its name."""
     ctx.line(f"if {an}.shape[1] != {bn}.shape[0]:")
     ctx.line("    raise ValueError('matmul: the inner dimensions of the operands differ')")
-    ctx.line(f"{t} = np.empty(({an}.shape[0], {bn}.shape[1]), {NP_DTYPE[dtype]})")
-    ctx.line(f"gemm({an}, {bn}, {t})")
+    t = ctx.alloc([f"{an}.shape[0]", f"{bn}.shape[1]"], dtype, shape)
+    fn = "par_gemm" if ctx.parallel and _gemm_may_be_large(shape, k_dim) else "gemm"
+    ctx.line(f"{fn}({an}, {bn}, {t})")
+    return t
+
+
+def _gemm_may_be_large(shape, k) -> bool:
+    """Whether a product of static output ``shape`` and inner dim ``k`` can reach
+    native.PAR_GEMM_MIN_WORK multiply-adds (symbolic dims counted at the largest batch that
+    size-switched loops consider); par_gemm itself checks the run-time size."""
+    from .lower import PARALLEL_MAX_BATCH
+    from .native import PAR_GEMM_MIN_WORK
+    work = 1
+    for d in tuple(shape) + (k,):
+        work *= d if isinstance(d, int) else PARALLEL_MAX_BATCH
+    return work >= PAR_GEMM_MIN_WORK
 
 
 def _supports_matmul(node):
@@ -389,7 +398,7 @@ def _emit_matmul(ctx, node):
         return
     an, bn = ctx.contig(a), ctx.contig(b)
     t = ctx.fresh("t")
-    ctx.line(f"{t} = np.empty(({an}.shape[0], {an}.shape[1], {bn}.shape[2]), "
+    ctx.line(f"{t} = empty_c(({an}.shape[0], {an}.shape[1], {bn}.shape[2]), "
              f"{NP_DTYPE[out.dtype]})")
     i = ctx.fresh("i")
     ctx.loop(i, f"{an}.shape[0]")
@@ -411,16 +420,16 @@ def _emit_dot(ctx, node):
         return
     an = ctx.contig(a)
     a2 = ctx.fresh("t")
-    ctx.line(f"{a2} = {an}.reshape((-1, {an}.shape[{a.ndim - 1}]))")
-    t2 = ctx.fresh("t")
+    ctx.line(f"{a2} = reshape_c({an}, (-1, {an}.shape[{a.ndim - 1}]))")
     if b.ndim == 2:
-        _emit_gemm(ctx, a2, ctx.blas(b), t2, out.dtype)
+        t2 = _emit_gemm(ctx, a2, ctx.blas(b), out.dtype, out.shape, a.shape[-1])
     else:
+        t2 = ctx.fresh("t")
         ctx.line(f"{t2} = np.dot({a2}, {ctx.blas(b)})")
     lead = [f"{an}.shape[{k}]" for k in range(a.ndim - 1)]
     tail = [f"{t2}.shape[1]"] if b.ndim == 2 else []
     t = ctx.fresh("t")
-    ctx.line(f"{t} = {t2}.reshape({_tuple(lead + tail)})")
+    ctx.line(f"{t} = reshape_c({t2}, {_tuple(lead + tail)})")
     ctx.define(out, t, "C")
 
 
@@ -447,7 +456,7 @@ def _reshape_to(ctx, node, dims):
     x, out = node.inputs[0], node.outputs[0]
     xn = ctx.contig(x)
     t = ctx.fresh("t")
-    ctx.line(f"{t} = {xn}.reshape({_tuple(dims)})")
+    ctx.line(f"{t} = reshape_c({xn}, {_tuple(dims)})")
     ctx.define(out, t, "C", alias_of=x)
 
 
@@ -506,7 +515,7 @@ def _emit_broadcast_like(ctx, node):
         gdims.insert(a, "1")
     if axes:
         ge = ctx.fresh("t")
-        ctx.line(f"{ge} = {gn}.reshape({_tuple(gdims)})")
+        ctx.line(f"{ge} = reshape_c({gn}, {_tuple(gdims)})")
     else:
         ge = gn
     xn = ctx.name(x)
@@ -514,8 +523,7 @@ def _emit_broadcast_like(ctx, node):
             for k, d in enumerate(x.shape)]
     shape = tuple(x.shape)
     r = len(shape)
-    t = ctx.fresh("t")
-    ctx.line(f"{t} = np.empty({_tuple(dims)}, {NP_DTYPE[out.dtype]})")
+    t = ctx.alloc(dims, out.dtype, shape)
     iv = [ctx.fresh("i") for _ in range(r)]
     idx = index_patterns(ctx, shape, ge, tuple(gshape), iv)
     work = " * ".join(dims) if r > 1 else None
@@ -532,7 +540,7 @@ def _emit_shape(ctx, node):
     x = node.inputs[0]
     xn = ctx.name(x)
     t = ctx.fresh("t")
-    ctx.line(f"{t} = np.empty({x.ndim}, np.int64)")
+    ctx.line(f"{t} = empty_c({x.ndim}, np.int64)")
     for k in range(x.ndim):
         ctx.line(f"{t}[{k}] = {xn}.shape[{k}]")
     ctx.define(node.outputs[0], t, "C")
@@ -568,7 +576,7 @@ def _rows(ctx, x):
     n = x.shape[-1]
     rows = ctx.hoist(f"{xn}.size // {n}")
     x2 = ctx.fresh("t")
-    ctx.line(f"{x2} = {xn}.reshape(({rows}, {n}))")
+    ctx.line(f"{x2} = reshape_c({xn}, ({rows}, {n}))")
     return x2, rows, n
 
 
@@ -587,8 +595,7 @@ def _emit_softmax_like(ctx, node):
     x, out = node.inputs[0], node.outputs[0]
     dt = out.dtype
     x2, rows, n = _rows(ctx, x)
-    o2 = ctx.fresh("t")
-    ctx.line(f"{o2} = np.empty(({rows}, {n}), {NP_DTYPE[dt]})")
+    o2 = ctx.alloc([rows, n], dt, out.shape)
     r = ctx.fresh("r")
     ctx.loop(r, rows, outer=True, work=f"{x2}.size", shape=tuple(x.shape))
     m = _row_max(ctx, x2, r, n, dt)
@@ -616,7 +623,7 @@ def _emit_softmax_like(ctx, node):
     ctx.dedent()
     xn = ctx.name(x)
     t = ctx.fresh("t")
-    ctx.line(f"{t} = {o2}.reshape({_tuple(f'{xn}.shape[{k}]' for k in range(x.ndim))})")
+    ctx.line(f"{t} = reshape_c({o2}, {_tuple(f'{xn}.shape[{k}]' for k in range(x.ndim))})")
     ctx.define(out, t, "C")
 
 
@@ -627,9 +634,9 @@ def _emit_xent(ctx, node):
     x2, rows, n = _rows(ctx, x)
     tn = ctx.contig(tg)
     t2 = ctx.fresh("t")
-    ctx.line(f"{t2} = {tn}.reshape(({rows}, {n}))")
+    ctx.line(f"{t2} = reshape_c({tn}, ({rows}, {n}))")
     o = ctx.fresh("t")
-    ctx.line(f"{o} = np.empty({rows}, {NP_DTYPE[dt]})")
+    ctx.line(f"{o} = empty_c({rows}, {NP_DTYPE[dt]})")
     r = ctx.fresh("r")
     ctx.loop(r, rows, outer=True, work=f"{x2}.size", shape=tuple(x.shape))
     m = _row_max(ctx, x2, r, n, dt)
@@ -648,7 +655,7 @@ def _emit_xent(ctx, node):
     ctx.dedent()
     xn = ctx.name(x)
     res = ctx.fresh("t")
-    ctx.line(f"{res} = {o}.reshape({_tuple(f'{xn}.shape[{k}]' for k in range(x.ndim - 1))})")
+    ctx.line(f"{res} = reshape_c({o}, {_tuple(f'{xn}.shape[{k}]' for k in range(x.ndim - 1))})")
     ctx.define(out, res, "C")
 
 
@@ -686,6 +693,24 @@ EMITTERS = {
 }
 
 
+# emitters of emit.py whose outputs are always new arrays (never views of an input); every
+# other emitter (reshape, transpose, slices, the loop op, kernels) may return a view, which the
+# memory plan (lower.MemoryPlan) treats as an alias of that input
+_FRESH_OPS = frozenset(("fused", "sum", "mean", "max", "min", "prod", "any", "all", "matmul",
+                        "dot", "broadcast_like", "shape", "softmax", "log_softmax",
+                        "softmax_cross_entropy"))
+
+
+def fresh_outputs(node) -> bool:
+    """True when ``node``'s emitter writes its outputs into new buffers (or a variable's
+    storage), so no output aliases an input."""
+    opdef = REGISTRY.get(node.op)
+    if opdef is not None and opdef.kind == "elementwise" and node.op not in EMITTERS:
+        return True
+    return node.op in _FRESH_OPS and EMITTERS.get(node.op, (None, None))[1] is \
+        _FRESH_EMITTERS.get(node.op)
+
+
 def native_supported(node) -> bool:
     """True if ``node`` runs in generated code (else its reference runs between segments)."""
     opdef = REGISTRY.get(node.op)
@@ -706,5 +731,8 @@ def emit(ctx, node) -> None:
     else:
         EMITTERS[node.op][1](ctx, node)
 
+
+# the emitters above, before other modules could re-register an op (fresh_outputs checks)
+_FRESH_EMITTERS = {op: EMITTERS[op][1] for op in _FRESH_OPS}
 
 from . import emit_loop, emit_nn, emit_shape  # noqa: E402,F401  (more EMITTERS; keep last)

@@ -105,7 +105,7 @@ def _emit_concatenate(ctx, node):
     dims = _dims(ctx, names[0], xs[0])
     dims[axis] = ctx.hoist(" + ".join(f"{n}.shape[{axis}]" for n in names))
     t = ctx.fresh("t")
-    ctx.line(f"{t} = np.empty({_tuple(dims)}, {NP_DTYPE[out.dtype]})")
+    ctx.line(f"{t} = empty_c({_tuple(dims)}, {NP_DTYPE[out.dtype]})")
     off = ctx.fresh("o")
     ctx.line(f"{off} = 0")
     for n in names:
@@ -141,7 +141,7 @@ def _emit_stack(ctx, node):
     dims = _dims(ctx, names[0], xs[0])
     dims.insert(axis, str(len(xs)))
     t = ctx.fresh("t")
-    ctx.line(f"{t} = np.empty({_tuple(dims)}, {NP_DTYPE[out.dtype]})")
+    ctx.line(f"{t} = empty_c({_tuple(dims)}, {NP_DTYPE[out.dtype]})")
     for i, n in enumerate(names):
         parts = [":"] * out.ndim
         parts[axis] = str(i)
@@ -181,9 +181,9 @@ def _emit_tile(ctx, node):
     xd = ["1"] * (r - x.ndim) + _dims(ctx, xn, x)
     xd = [ctx.hoist(d) for d in xd]
     x2 = ctx.fresh("t")
-    ctx.line(f"{x2} = {xn}.reshape({_tuple(xd)})")
+    ctx.line(f"{x2} = reshape_c({xn}, {_tuple(xd)})")
     t = ctx.fresh("t")
-    ctx.line(f"{t} = np.empty({_tuple(f'{d} * {k}' for d, k in zip(xd, reps))}, "
+    ctx.line(f"{t} = empty_c({_tuple(f'{d} * {k}' for d, k in zip(xd, reps))}, "
              f"{NP_DTYPE[out.dtype]})")
     iv = [ctx.fresh("i") for _ in range(r)]
     for i, k in zip(iv, reps):
@@ -201,7 +201,7 @@ def _emit_repeat(ctx, node):
     xn = ctx.contig(x)
     if axis is None:
         x1 = ctx.fresh("t")
-        ctx.line(f"{x1} = {xn}.ravel()")
+        ctx.line(f"{x1} = reshape_c({xn}, {xn}.size)")
         xn, nd, axis = x1, 1, 0
         dims = [f"{x1}.size"]
     else:
@@ -210,7 +210,7 @@ def _emit_repeat(ctx, node):
     odims = list(dims)
     odims[axis] = f"{dims[axis]} * {rep}"
     t = ctx.fresh("t")
-    ctx.line(f"{t} = np.empty({_tuple(odims)}, {NP_DTYPE[out.dtype]})")
+    ctx.line(f"{t} = empty_c({_tuple(odims)}, {NP_DTYPE[out.dtype]})")
     k = ctx.fresh("k")
     ctx.loop(k, str(rep))
     parts = [":"] * nd
@@ -227,7 +227,7 @@ def _emit_one_hot(ctx, node):
     n = int(node.attrs["num_classes"])
     iname = ctx.contig(idx)
     i1 = ctx.fresh("t")
-    ctx.line(f"{i1} = {iname}.ravel()")
+    ctx.line(f"{i1} = reshape_c({iname}, {iname}.size)")
     o2 = ctx.fresh("t")
     ctx.line(f"{o2} = np.zeros(({i1}.size, {n}), {NP_DTYPE[out.dtype]})")
     i, c = ctx.fresh("i"), ctx.fresh("n")
@@ -237,7 +237,7 @@ def _emit_one_hot(ctx, node):
     ctx.line(f"    {o2}[{i}, {c}] = 1")
     ctx.dedent()
     t = ctx.fresh("t")
-    ctx.line(f"{t} = {o2}.reshape({_tuple(_dims(ctx, iname, idx) + [str(n)])})")
+    ctx.line(f"{t} = reshape_c({o2}, {_tuple(_dims(ctx, iname, idx) + [str(n)])})")
     ctx.define(out, t, "C")
 
 
@@ -254,7 +254,7 @@ def _emit_arg(ctx, node):
     else:
         a_, n, b_ = _split3(ctx, xn, x, axis, axis + 1)
     x3 = ctx.fresh("t")
-    ctx.line(f"{x3} = {xn}.reshape(({a_}, {n}, {b_}))")
+    ctx.line(f"{x3} = reshape_c({xn}, ({a_}, {n}, {b_}))")
     r = ctx.fresh("t")
     ctx.line(f"{r} = np.zeros(({a_}, {b_}), np.int64)")
     cmp = ">" if node.op == "argmax" else "<"
@@ -279,7 +279,7 @@ def _emit_arg(ctx, node):
         d = _dims(ctx, xn, x)
         odims = [("1" if q == axis else d[q]) for q in range(x.ndim) if keep or q != axis]
     t = ctx.fresh("t")
-    ctx.line(f"{t} = {r}.reshape({_tuple(odims)})")
+    ctx.line(f"{t} = reshape_c({r}, {_tuple(odims)})")
     ctx.define(out, t, "C")
 
 
@@ -305,9 +305,9 @@ def _emit_var(ctx, node):
     else:
         a_, n, b_ = _split3(ctx, xn, x, axes[0], axes[-1] + 1)
     x3 = ctx.fresh("t")
-    ctx.line(f"{x3} = {xn}.reshape(({a_}, {n}, {b_}))")
+    ctx.line(f"{x3} = reshape_c({xn}, ({a_}, {n}, {b_}))")
     r = ctx.fresh("t")
-    ctx.line(f"{r} = np.empty(({a_}, {b_}), {NP_DTYPE[out.dtype]})")
+    ctx.line(f"{r} = empty_c(({a_}, {b_}), {NP_DTYPE[out.dtype]})")
     i, k, j, s, q, mu, dv = (ctx.fresh(p) for p in ("i", "k", "j", "s", "s", "m", "x"))
     ctx.loop(i, a_)
     ctx.loop(k, b_)
@@ -331,7 +331,7 @@ def _emit_var(ctx, node):
     odims = [("1" if q2 in axes else d[q2]) for q2 in range(x.ndim)
              if keep or q2 not in axes]
     t = ctx.fresh("t")
-    ctx.line(f"{t} = {r}.reshape({_tuple(odims)})")
+    ctx.line(f"{t} = reshape_c({r}, {_tuple(odims)})")
     ctx.define(out, t, "C")
 
 
@@ -345,8 +345,8 @@ def _emit_cum(ctx, node):
     xn = ctx.contig(x)
     a_, n, b_ = _split3(ctx, xn, x, axis, axis + 1)
     x3, o3 = ctx.fresh("t"), ctx.fresh("t")
-    ctx.line(f"{x3} = {xn}.reshape(({a_}, {n}, {b_}))")
-    ctx.line(f"{o3} = np.empty(({a_}, {n}, {b_}), {NP_DTYPE[out.dtype]})")
+    ctx.line(f"{x3} = reshape_c({xn}, ({a_}, {n}, {b_}))")
+    ctx.line(f"{o3} = empty_c(({a_}, {n}, {b_}), {NP_DTYPE[out.dtype]})")
     cast = cast_fn(out.dtype)
     op = "+" if node.op == "cumsum" else "*"
     i, j, k = ctx.fresh("i"), ctx.fresh("j"), ctx.fresh("k")
@@ -364,7 +364,7 @@ def _emit_cum(ctx, node):
     ctx.dedent()
     ctx.indent -= 1
     t = ctx.fresh("t")
-    ctx.line(f"{t} = {o3}.reshape({_tuple(_dims(ctx, xn, x))})")
+    ctx.line(f"{t} = reshape_c({o3}, {_tuple(_dims(ctx, xn, x))})")
     ctx.define(out, t, "C")
 
 
@@ -383,9 +383,9 @@ def _emit_sparse_xent(ctx, node):
     xn, ln = ctx.contig(x), ctx.contig(lab)
     a_, n, b_ = _split3(ctx, xn, x, axis, axis + 1)
     x3, l2, r = ctx.fresh("t"), ctx.fresh("t"), ctx.fresh("t")
-    ctx.line(f"{x3} = {xn}.reshape(({a_}, {n}, {b_}))")
-    ctx.line(f"{l2} = {ln}.reshape(({a_}, {b_}))")
-    ctx.line(f"{r} = np.empty(({a_}, {b_}), {NP_DTYPE[dt]})")
+    ctx.line(f"{x3} = reshape_c({xn}, ({a_}, {n}, {b_}))")
+    ctx.line(f"{l2} = reshape_c({ln}, ({a_}, {b_}))")
+    ctx.line(f"{r} = empty_c(({a_}, {b_}), {NP_DTYPE[dt]})")
     exp = "exp_f32" if dt == "float32" else "np.exp"
     log = "log_f32" if dt == "float32" else "np.log"
     i, k, j, m, s, c = (ctx.fresh(p) for p in ("i", "k", "j", "m", "s", "n"))
@@ -408,7 +408,7 @@ def _emit_sparse_xent(ctx, node):
     ctx.dedent()
     ctx.dedent()
     t = ctx.fresh("t")
-    ctx.line(f"{t} = {r}.reshape({_tuple(_dims(ctx, ln, lab))})")
+    ctx.line(f"{t} = reshape_c({r}, {_tuple(_dims(ctx, ln, lab))})")
     ctx.define(out, t, "C")
 
 
@@ -451,7 +451,7 @@ def _emit_tensordot(ctx, node):
     t2 = ctx.fresh("t")
     ctx.line(f"{t2} = np.dot({am}.reshape(({m}, {k})), {bm}.reshape(({k}, {n})))")
     t = ctx.fresh("t")
-    ctx.line(f"{t} = {t2}.reshape({_tuple([da[i] for i in fa] + [db[j] for j in fb])})")
+    ctx.line(f"{t} = reshape_c({t2}, {_tuple([da[i] for i in fa] + [db[j] for j in fb])})")
     ctx.define(out, t, "C")
 
 
@@ -474,9 +474,9 @@ def _emit_batch_dot(ctx, node):
     fy = ctx.hoist(_prod(dy[j] for j in yf))
     k = ctx.hoist(dx[ax])
     x3, y3, o3 = ctx.fresh("t"), ctx.fresh("t"), ctx.fresh("t")
-    ctx.line(f"{x3} = {xm}.reshape(({nb}, {fx}, {k}))")
-    ctx.line(f"{y3} = {ym}.reshape(({nb}, {k}, {fy}))")
-    ctx.line(f"{o3} = np.empty(({nb}, {fx}, {fy}), {NP_DTYPE[out.dtype]})")
+    ctx.line(f"{x3} = reshape_c({xm}, ({nb}, {fx}, {k}))")
+    ctx.line(f"{y3} = reshape_c({ym}, ({nb}, {k}, {fy}))")
+    ctx.line(f"{o3} = empty_c(({nb}, {fx}, {fy}), {NP_DTYPE[out.dtype]})")
     i = ctx.fresh("i")
     ctx.loop(i, nb)
     ctx.line(f"np.dot({x3}[{i}], {y3}[{i}], {o3}[{i}])")
@@ -485,7 +485,7 @@ def _emit_batch_dot(ctx, node):
     if len(shape) == 1:
         shape.append("1")
     t = ctx.fresh("t")
-    ctx.line(f"{t} = {o3}.reshape({_tuple(shape)})")
+    ctx.line(f"{t} = reshape_c({o3}, {_tuple(shape)})")
     ctx.define(out, t, "C")
 
 
@@ -511,9 +511,9 @@ def _emit_gather_any(ctx, node):
     pn, iname = ctx.contig(p), ctx.contig(idx)
     a_, n_, b_ = _split3(ctx, pn, p, axis, axis + 1)
     p3, i1, o3 = ctx.fresh("t"), ctx.fresh("t"), ctx.fresh("t")
-    ctx.line(f"{p3} = {pn}.reshape(({a_}, {n_}, {b_}))")
-    ctx.line(f"{i1} = {iname}.ravel()")
-    ctx.line(f"{o3} = np.empty(({a_}, {i1}.size, {b_}), {NP_DTYPE[out.dtype]})")
+    ctx.line(f"{p3} = reshape_c({pn}, ({a_}, {n_}, {b_}))")
+    ctx.line(f"{i1} = reshape_c({iname}, {iname}.size)")
+    ctx.line(f"{o3} = empty_c(({a_}, {i1}.size, {b_}), {NP_DTYPE[out.dtype]})")
     k, c, a, j = ctx.fresh("i"), ctx.fresh("n"), ctx.fresh("i"), ctx.fresh("j")
     ctx.loop(k, f"{i1}.size")
     ctx.line(f"{c} = {i1}[{k}]")
@@ -527,7 +527,7 @@ def _emit_gather_any(ctx, node):
     pd = _dims(ctx, pn, p)
     dims = pd[:axis] + _dims(ctx, iname, idx) + pd[axis + 1:]
     t = ctx.fresh("t")
-    ctx.line(f"{t} = {o3}.reshape({_tuple(dims)})")
+    ctx.line(f"{t} = reshape_c({o3}, {_tuple(dims)})")
     ctx.define(out, t, "C")
 
 
@@ -540,8 +540,8 @@ def _emit_gather_grad(ctx, node):
     gn, iname, pn = ctx.contig(g), ctx.contig(idx), ctx.name(p)
     a_, n_, b_ = _split3(ctx, pn, p, axis, axis + 1)
     g3, i1, o3 = ctx.fresh("t"), ctx.fresh("t"), ctx.fresh("t")
-    ctx.line(f"{i1} = {iname}.ravel()")
-    ctx.line(f"{g3} = {gn}.reshape(({a_}, {i1}.size, {b_}))")
+    ctx.line(f"{i1} = reshape_c({iname}, {iname}.size)")
+    ctx.line(f"{g3} = reshape_c({gn}, ({a_}, {i1}.size, {b_}))")
     ctx.line(f"{o3} = np.zeros(({a_}, {n_}, {b_}), {NP_DTYPE[out.dtype]})")
     k, c, a, j = ctx.fresh("i"), ctx.fresh("n"), ctx.fresh("i"), ctx.fresh("j")
     ctx.loop(k, f"{i1}.size")
@@ -554,7 +554,7 @@ def _emit_gather_grad(ctx, node):
     ctx.dedent()
     ctx.dedent()
     t = ctx.fresh("t")
-    ctx.line(f"{t} = {o3}.reshape({_tuple(_dims(ctx, pn, p))})")
+    ctx.line(f"{t} = reshape_c({o3}, {_tuple(_dims(ctx, pn, p))})")
     ctx.define(out, t, "C")
 
 
@@ -577,8 +577,8 @@ def _emit_lse(ctx, node):
     else:
         a_, n, b_ = _split3(ctx, xn, x, axes[0], axes[-1] + 1)
     x3, r = ctx.fresh("t"), ctx.fresh("t")
-    ctx.line(f"{x3} = {xn}.reshape(({a_}, {n}, {b_}))")
-    ctx.line(f"{r} = np.empty(({a_}, {b_}), {NP_DTYPE[dt]})")
+    ctx.line(f"{x3} = reshape_c({xn}, ({a_}, {n}, {b_}))")
+    ctx.line(f"{r} = empty_c(({a_}, {b_}), {NP_DTYPE[dt]})")
     i, k, j, m, s = (ctx.fresh(q) for q in ("i", "k", "j", "m", "s"))
     ctx.loop(i, a_, outer=True, work=f"{x3}.size", shape=tuple(x.shape))
     ctx.loop(k, b_)
@@ -597,7 +597,7 @@ def _emit_lse(ctx, node):
     d = _dims(ctx, xn, x)
     odims = [("1" if q in axes else d[q]) for q in range(x.ndim) if keep or q not in axes]
     t = ctx.fresh("t")
-    ctx.line(f"{t} = {r}.reshape({_tuple(odims)})")
+    ctx.line(f"{t} = reshape_c({r}, {_tuple(odims)})")
     ctx.define(out, t, "C")
 
 
@@ -621,7 +621,7 @@ def _wrap_reshape(base):
         x, s = node.inputs
         xn, sn = ctx.contig(x), ctx.name(s)
         t = ctx.fresh("t")
-        ctx.line(f"{t} = {xn}.reshape({_tuple(f'{sn}[{k}]' for k in range(s.shape[0]))})")
+        ctx.line(f"{t} = reshape_c({xn}, {_tuple(f'{sn}[{k}]' for k in range(s.shape[0]))})")
         ctx.define(node.outputs[0], t, "C", alias_of=x)
 
     return supports, emit

@@ -14,9 +14,16 @@ C-contiguous array of its static dtype and rank, which makes the numba signature
 Variable updates follow Theano semantics: every new value is computed from the OLD values,
 then all are written in place into the variables' arrays (at the end of the last segment, or
 in Python when a python node runs last).
+
+Inside a segment, intermediate buffers are reused by liveness (:class:`MemoryPlan`), and with
+``parallel`` set every ``prange`` loop nest is moved into a small kernel function of its own
+(:func:`_outline_pranges`: numba's parfor passes then run over a few lines, not the whole
+step), while large products call ``native.par_gemm`` (blocks on numba's threads, BLAS at one
+thread).
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -112,6 +119,79 @@ class Program:
     slot_types: list[tuple[str, int]]           # (dtype, ndim) per slot
     readonly_slots: set[int]
     fallback_ops: list[str]
+    # memory plan: buffers allocated (np.empty sites that ran through the plan) and how many
+    # of them reuse a dead intermediate instead of allocating (see MemoryPlan)
+    memory: dict = field(default_factory=dict)
+
+
+NEVER = 1 << 62            # a buffer position that never dies (outputs, updates, returns)
+# Buffers smaller than this many elements (symbolic dims counted as TYPICAL_BATCH) are not
+# pooled: malloc serves them from its bins in ~50 ns and they stay in cache anyway, while
+# each reuse site adds a run-time size check that numba must type (~20 ms of cold compile).
+MIN_POOL_ELEMENTS = 1 << 14
+TYPICAL_BATCH = 32
+
+
+class MemoryPlan:
+    """Reuse of intermediate buffers inside one generated function, by liveness.
+
+    A buffer that an emitter allocates with :meth:`SegmentWriter.alloc` while node ``p`` of the
+    segment is emitted belongs to ``p``; it dies after ``dead_after[p]``, the last position that
+    reads an output of ``p`` or any value that may alias one (outputs of later nodes whose
+    emitter may return views of their inputs: reshape, transpose, slices, unknown emitters).
+    Outputs, update values and values that leave the segment never die. A later allocation of
+    the same dtype and static element count (ints multiplied, symbolic dims as a multiset:
+    ``(B, 1024)`` and ``(1024, B)`` match) takes the most recently freed buffer; the generated
+    code checks the run-time size and allocates afresh if it differs, so a symbolic dim that
+    was not equal at run time costs an allocation, never a wrong result.
+
+    Buffers allocated inside a loop body (indent > 1) are never pooled: their names are
+    per-iteration and they may be read after the loop; nor are small ones
+    (:data:`MIN_POOL_ELEMENTS`).
+    """
+
+    def __init__(self, dead_after: list[int]):
+        self.dead_after = dead_after
+        # (dies after, key, name, static shape); a later entry is a more recently freed one
+        self.free: list[tuple[int, tuple, str, tuple]] = []
+        self.allocs = 0
+        self.reused = 0
+
+    def take(self, key: tuple, pos: int, shape: tuple = ()):
+        """(name, static shape) of a buffer of class ``key`` dead before ``pos`` (one of the
+        same static shape preferred, then the most recently freed), or None."""
+        best = None
+        for k in range(len(self.free) - 1, -1, -1):
+            dies, bkey, name, bshape = self.free[k]
+            if bkey == key and dies < pos:
+                if bshape == shape:
+                    best = k
+                    break
+                if best is None:
+                    best = k
+        if best is None:
+            return None
+        _, _, name, bshape = self.free.pop(best)
+        return name, bshape
+
+    def own(self, key: tuple, name: str, pos: int, shape: tuple = ()) -> None:
+        self.free.append((self.dead_after[pos], key, name, tuple(shape)))
+
+
+def _size_key(shape, dtype: str):
+    """The buffer class of a static shape: (dtype, product of int dims, sorted symbols), or
+    None when some dim is unknown or the array is 0-d (not worth pooling)."""
+    if not shape or any(d is None for d in shape):
+        return None
+    known, syms = 1, []
+    for d in shape:
+        if isinstance(d, int):
+            known *= d
+        else:
+            syms.append(str(d))
+    if known == 0:
+        return None
+    return (dtype, known, tuple(sorted(syms)))
 
 
 class SegmentWriter:
@@ -134,6 +214,53 @@ class SegmentWriter:
         # directly (see _inplace_candidates); ids actually written in place
         self.inplace: dict[int, Value] = {}
         self.inplace_done: set[int] = set()
+        self.plan: MemoryPlan | None = None      # set by lower(); None: always np.empty
+        self.pos = 0                             # position of the node being emitted
+
+    def alloc(self, dims, dtype: str, shape) -> str:
+        """Name of a new C-contiguous ``dtype`` array of run-time ``dims`` whose static shape
+        is ``shape``: a dead intermediate of the same size when the memory plan has one (its
+        contents are garbage, like np.empty's), else a new one (``empty_c``, the
+        ``np.empty`` intrinsic of native.py: no numba overload compile per rank and dtype)."""
+        from .emit import NP_DTYPE, _tuple
+        t = self.fresh("t")
+        dims = [str(d) for d in dims]
+        plan = self.plan
+        key = _size_key(tuple(shape), dtype) if dims else None
+        if key is not None and key[1] * TYPICAL_BATCH ** len(key[2]) < MIN_POOL_ELEMENTS:
+            key = None
+        if plan is None or key is None or self.indent != 1:
+            self.line(f"{t} = empty_c({_tuple(dims)}, {NP_DTYPE[dtype]})")
+            return t
+        plan.allocs += 1
+        # the static shape the buffer is known by: only when it has the array's rank (a
+        # matrix product of 3-D operands allocates a 2-D array whose static shape is 3-D),
+        # else its rank alone, so that a later taker reshapes it rather than assume a shape
+        shape = tuple(shape) if len(dims) == len(shape) else ("rank", len(dims))
+        got = plan.take(key, self.pos, shape)
+        empty = f"empty_c({_tuple(dims)}, {NP_DTYPE[dtype]})"
+        if got is None:
+            self.line(f"{t} = {empty}")
+        else:
+            plan.reused += 1
+            buf, bshape = got
+            if bshape == shape and shape[:1] != ("rank",):
+                # same static shape: only the symbolic dims need a run-time check
+                checks = [f"{buf}.shape[{k}] == {d}" for k, (d, sd) in
+                          enumerate(zip(dims, shape)) if not isinstance(sd, int)]
+                if not checks:
+                    self.line(f"{t} = {buf}")
+                else:
+                    self.line(f"{t} = {buf} if {' and '.join(checks)} else {empty}")
+            else:
+                size = " * ".join(f"({d})" if not d.isidentifier() and not d.isdigit()
+                                  else d for d in dims)
+                self.line(f"if {buf}.size == {size}:")
+                self.line(f"    {t} = reshape_c({buf}, {_tuple(dims)})")
+                self.line("else:")
+                self.line(f"    {t} = {empty}")
+        plan.own(key, t, self.pos, shape)
+        return t
 
     # -- naming ------------------------------------------------------------------------------
     def fresh(self, prefix: str) -> str:
@@ -287,7 +414,7 @@ def _is_random(node: Node) -> bool:
     return REGISTRY[node.op].kind == "random"
 
 
-def lower(graph: Graph, parallel: bool | str = False) -> Program:
+def lower(graph: Graph, parallel: bool | str = False, memory_plan: bool | None = None) -> Program:
     """Classify, schedule and generate code for ``graph``.
 
     Args:
@@ -296,6 +423,9 @@ def lower(graph: Graph, parallel: bool | str = False) -> Program:
             race-free top-level loop nest (elementwise regions, reductions keeping axis 0,
             softmax / crossentropy rows); "auto" = both versions of each such nest, chosen at
             run time by its element count (:data:`PARALLEL_MIN_WORK`).
+        memory_plan: reuse dead intermediate buffers (:class:`MemoryPlan`); False = one
+            ``np.empty`` per intermediate (tests compare both); None = on unless the
+            environment sets ``GRAPHC_MEMORY_PLAN=0``.
     Returns:
         A Program (source text plus the run plan).
 
@@ -304,6 +434,9 @@ def lower(graph: Graph, parallel: bool | str = False) -> Program:
     """
     if parallel not in (True, False, "auto"):
         raise ValueError(f"parallel must be True, False or 'auto', got {parallel!r}")
+    if memory_plan is None:
+        import os
+        memory_plan = os.environ.get("GRAPHC_MEMORY_PLAN", "1").strip() not in ("0", "")
     order = graph.nodes()
     given = {id(v) for v in graph.inputs}
     for n in order:
@@ -423,6 +556,7 @@ def lower(graph: Graph, parallel: bool | str = False) -> Program:
 
     module = ModuleWriter(parallel)
     seg_sources = []
+    mem = {"allocations": 0, "reused": 0}
     ftz = flush_denormals()
     for k, seg in enumerate(segments):
         st = 2 * k + 1
@@ -463,8 +597,15 @@ def lower(graph: Graph, parallel: bool | str = False) -> Program:
             w.alias[id(v)] = v if v.node.op in ("input", "variable", "constant") else None
         if native_commit and k == n_segs - 1:
             w.inplace = _inplace_candidates(graph, seg.nodes)
-        for n in seg.nodes:
+        keep = {id(v) for v in rets} | {id(v) for v in graph.outputs} | \
+            {id(x) for pair in graph.updates for x in pair}
+        w.plan = MemoryPlan(_lifetimes(seg.nodes, keep)) if memory_plan else None
+        for pos, n in enumerate(seg.nodes):
+            w.pos = pos
             E.emit(w, n)
+        if w.plan is not None:
+            mem["allocations"] += w.plan.allocs
+            mem["reused"] += w.plan.reused
         out_ids = {id(v) for v in graph.outputs}
         ret_names = []
         for v in rets:
@@ -483,7 +624,10 @@ def lower(graph: Graph, parallel: bool | str = False) -> Program:
         w.line(f"return {E._tuple(ret_names)}")
         header = f"def {seg.name}({', '.join(f'v{s}' for s in seg.params)}):"
         enter = ["    _mx = ftz_enter()"] if ftz else []
-        seg_sources.append((seg, w.has_prange, [header] + enter + w.lines))
+        body, kernels = _outline_pranges(seg.name, [f"v{s}" for s in seg.params], w.lines) \
+            if OUTLINE_PRANGE else (w.lines, [])
+        seg_sources.extend((None, True, lines) for lines in kernels)
+        seg_sources.append((seg, "prange(" in "\n".join(body), [header] + enter + body))
 
     steps: list = []
     for k in range(n_segs + 1):
@@ -503,7 +647,42 @@ def lower(graph: Graph, parallel: bool | str = False) -> Program:
     source = _module_source(module, seg_sources)
     return Program(source, len(slot_types), input_slots, var_slots, const_slots, random_pre,
                    steps, output_slots, output_copy, py_commits, slot_types, readonly,
-                   fallback_ops)
+                   fallback_ops, mem)
+
+
+def _lifetimes(nodes: list[Node], keep: set[int]) -> list[int]:
+    """Per node position p: the last position at which an output of p, or a value that may
+    alias one, is read (NEVER for values in ``keep``; p itself when nothing reads them).
+
+    A value may alias an output of p when a node whose emitter can return views of its
+    inputs (``emit.fresh_outputs`` False) consumes it; computed backwards in one pass."""
+    last: dict[int, int] = {}
+    for p, n in enumerate(nodes):
+        for v in n.inputs:
+            last[id(v)] = p
+    ext: dict[int, int] = {}                       # id(value) -> extended last use
+
+    def ext_of(v: Value, p: int) -> int:
+        return NEVER if id(v) in keep else max(last.get(id(v), p), ext.get(id(v), -1))
+
+    consumers: dict[int, list[int]] = {}
+    for p, n in enumerate(nodes):
+        for v in n.inputs:
+            consumers.setdefault(id(v), []).append(p)
+    dead = [0] * len(nodes)
+    for p in range(len(nodes) - 1, -1, -1):
+        n = nodes[p]
+        d = p
+        for o in n.outputs:
+            e = ext_of(o, p)
+            for q in consumers.get(id(o), ()):
+                m = nodes[q]
+                if not E.fresh_outputs(m):
+                    e = max(e, max((ext_of(x, q) for x in m.outputs), default=q))
+            ext[id(o)] = e
+            d = max(d, e)
+        dead[p] = d
+    return dead
 
 
 _VIEW_OPS = ("transpose", "reshape", "flatten", "expand_dims", "squeeze", "reshape_like")
@@ -608,12 +787,88 @@ def _emit_commits(w: SegmentWriter, graph: Graph) -> list:
             if _same_static_shape(var, new)]
 
 
+OUTLINE_PRANGE = True       # move prange nests into kernels of their own (_outline_pranges)
+_PRANGE_RE = re.compile(r"^( +)for \w+ in prange\(")
+_ASSIGN_RE = re.compile(r"^\s*(\w+)\s*=(?!=)")
+_FOR_RE = re.compile(r"^\s*for (\w+) in ")
+_NAME_RE = re.compile(r"\b[A-Za-z_]\w*\b")
+_STRING_RE = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def _outline_pranges(seg_name: str, params: list[str], lines: list[str]):
+    """Move every ``prange`` loop nest of a segment into a small function of its own.
+
+    numba runs its parfor passes over the whole function that holds a ``prange``; a training
+    step's segment has hundreds of lines, so each nest inside it cost ~0.5 s of cold compile.
+    Outlined, the segment compiles as serial code and each kernel is a few lines (measured:
+    a one-nest kernel ~0.2 s). The kernel takes the names the nest reads from the segment as
+    arguments (arrays by reference: its writes are the segment's); a nest that rebinds an
+    outer name, or defines a name read after it, stays inline.
+
+    Returns:
+        (the segment's new body lines, a list of kernel sources as line lists).
+    """
+    out: list[str] = []
+    kernels: list[list[str]] = []
+    defined = set(params)
+    i = 0
+    while i < len(lines):
+        m = _PRANGE_RE.match(lines[i])
+        if not m:
+            a = _ASSIGN_RE.match(lines[i])
+            if a:
+                defined.add(a.group(1))
+            out.append(lines[i])
+            i += 1
+            continue
+        ind = len(m.group(1))
+        j = i + 1
+        while j < len(lines) and len(lines[j]) - len(lines[j].lstrip(" ")) > ind:
+            j += 1
+        nest = lines[i:j]
+        assigned = set()
+        used = set()
+        for ln in nest:
+            for rx in (_ASSIGN_RE, _FOR_RE):
+                a = rx.match(ln)
+                if a:
+                    assigned.add(a.group(1))
+            used.update(_NAME_RE.findall(_STRING_RE.sub("", ln)))
+        # names read after the nest that it would have to return (the serial twin of a
+        # size-switched nest assigns its own copies of the nest's names before reading them)
+        later, later_assigned = set(), set()
+        for ln in lines[j:]:
+            later.update(_NAME_RE.findall(_STRING_RE.sub("", ln)))
+            for rx in (_ASSIGN_RE, _FOR_RE):
+                a = rx.match(ln)
+                if a:
+                    later_assigned.add(a.group(1))
+        later -= later_assigned
+        args = sorted((used & defined) - assigned)
+        if (assigned & defined) or (assigned & later):
+            out.extend(nest)                    # not self-contained: keep it inline
+            i = j
+            continue
+        name = f"_pk_{seg_name}_{len(kernels)}"
+        body = ["    " + ln[ind:] for ln in nest]
+        kernels.append([f"def {name}({', '.join(args)}):"] + body)
+        out.append(" " * ind + f"{name}({', '.join(args)})")
+        i = j
+    return out, kernels
+
+
 def _module_source(module: ModuleWriter, seg_sources) -> str:
     out = ['"""Generated by graphc.codegen.cpu (do not edit)."""',
            "import math",
            "import numpy as np",
            "from numba import njit, prange",
-           "from graphc.codegen.cpu.native import gemm, ftz_enter, ftz_exit",
+           "from graphc.codegen.cpu.native import gemm, par_gemm, ftz_enter, ftz_exit",
+           # intrinsics: numba compiles an overload or helper per signature for np.empty,
+           # .fill, .reshape/.ravel and the builtins max/min (a nested compile each, ~30 ms
+           # on a cold start); these lower inline. max/min are shadowed because the scalar
+           # templates spell them as the builtins (same results, NaN rule included)
+           "from graphc.codegen.cpu.native import empty_c, fill_c, scale_c, reshape_c, "
+           "max2 as max, min2 as min",
            "from graphc.codegen.cpu.mathlib import FASTMATH, " + ", ".join(
                sorted(_MATHLIB_NAMES)),
            "",
