@@ -27,7 +27,7 @@ import numpy as np
 # The peers run on the CPU: a JAX built with CUDA would otherwise pick a GPU.
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import measure, optional, table, write_json  # noqa: E402
+from common import blas_core, measure, optional, table, write_json  # noqa: E402
 
 H, W, C_IN, N_OUT = 28, 28, 1, 10
 LR, B1, B2, EPS = 0.001, 0.9, 0.999, 1e-7
@@ -219,7 +219,7 @@ def main(argv=None):
             print(f"graphc: ops run through their numpy reference: "
                   f"{', '.join(info['fallback_ops'])}")
         print(f"graphc: first call (compile) {info['first_call_s']:.2f} s, executor "
-              f"{info['executor']}")
+              f"{info['executor']}, OpenBLAS kernels {blas_core()}")
         row = {"batch": batch}
         r = measure(step, min_time=args.seconds)
         row["graphc_ms"] = r["median_s"] * 1e3
@@ -253,7 +253,9 @@ def main(argv=None):
     write_json("bench_convnet", {
         "rows": rows, "graphc": {str(b): i for b, i in infos.items()},
         "threads": {k: os.environ.get(k) for k in
-                    ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "GRAPHC_PARALLEL")},
+                    ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "GRAPHC_PARALLEL",
+                     "OPENBLAS_CORETYPE", "NUMBA_NUM_THREADS")},
+        "blas_core": blas_core(),
         "profile": profile_text})
 
 

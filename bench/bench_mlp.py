@@ -2,7 +2,7 @@
 crossentropy, Adam. Samples/s at batch 32, 128, 1024 for graphc (compiled), numpy (the
 reference interpreter of the same graph), PyTorch eager and JAX jit when installed.
 
-Run: ``python bench/bench_mlp.py [--batches 32,128,1024] [--seconds 2]``
+Run: ``python bench/bench_mlp.py [--batches 32,128,1024] [--seconds 2] [--compare-parallel]``
 """
 from __future__ import annotations
 
@@ -88,14 +88,27 @@ def build_model():
     return model
 
 
-def compile_model_step():
-    """(train_function, compile stats): the model's training step, compiled (first call)."""
+def compile_model_step(parallel=None):
+    """(train_function, compile stats): the model's training step, compiled (first call).
+
+    ``parallel``: None = the ``GRAPHC_PARALLEL`` setting; else "0", "1" or "auto" for this
+    model's compile only."""
     t0 = time.perf_counter()
     model = build_model()
     f = model.train_function
     x, y = data(2)
     t1 = time.perf_counter()
-    f([x, y, np.ones(2, np.float32)])
+    saved = os.environ.get("GRAPHC_PARALLEL")
+    if parallel is not None:
+        os.environ["GRAPHC_PARALLEL"] = str(parallel)
+    try:
+        f([x, y, np.ones(2, np.float32)])
+    finally:
+        if parallel is not None:
+            if saved is None:
+                os.environ.pop("GRAPHC_PARALLEL", None)
+            else:
+                os.environ["GRAPHC_PARALLEL"] = saved
     t2 = time.perf_counter()
     stats = dict(f._executor.stats)
     stats["model_build"] = t1 - t0
@@ -189,8 +202,18 @@ def main(argv=None):
                     help="keras: Sequential.compile's train_function (default); ir: the "
                          "hand-built IR graph through compile_graph")
     ap.add_argument("--no-numpy", action="store_true", help="skip the (slow) numpy baseline")
+    ap.add_argument("--compare-parallel", action="store_true",
+                    help="also time the step compiled with GRAPHC_PARALLEL=0 and =auto "
+                         "(keras path), interleaved with the default in the same run")
     args = ap.parse_args(argv)
     batches = [int(b) for b in args.batches.split(",")]
+    variants = {}
+    if args.compare_parallel:
+        for mode in ("0", "auto"):
+            fv, sv = compile_model_step(mode)
+            variants[mode] = fv
+            print(f"GRAPHC_PARALLEL={mode}: compiled in "
+                  f"{sv['model_build'] + sv['first_call']:.2f} s (numba {sv['numba']:.2f} s)")
 
     if args.path == "keras":
         f, stats = compile_model_step()
@@ -218,9 +241,24 @@ def main(argv=None):
     for batch in batches:
         x, y = data(batch)
         row = {"batch": batch}
-        r = measure(graphc_call(x, y), min_time=args.seconds)
-        row["graphc_sps"] = batch / r["median_s"]
-        row["graphc_ms"] = r["median_s"] * 1e3
+        if variants:
+            # interleaved rounds: default, serial, auto, default, ... (a shared machine's load
+            # drifts; the median of the rounds' medians compares them at the same moments)
+            sw = np.ones(batch, np.float32)
+            calls = {"graphc": graphc_call(x, y)}
+            calls.update({f"graphc_par{m}": (lambda fv=fv: fv([x, y, sw]))
+                          for m, fv in variants.items()})
+            meds = {k: [] for k in calls}
+            for _ in range(5):
+                for k, c in calls.items():
+                    meds[k].append(measure(c, min_time=args.seconds / 5)["median_s"])
+            for k, v in meds.items():
+                row[f"{k}_ms"] = float(np.median(v)) * 1e3
+            row["graphc_sps"] = batch / (row["graphc_ms"] / 1e3)
+        else:
+            r = measure(graphc_call(x, y), min_time=args.seconds)
+            row["graphc_sps"] = batch / r["median_s"]
+            row["graphc_ms"] = r["median_s"] * 1e3
         if not args.no_numpy:
             feeds = dict(zip(graph.inputs, [x, y]))
             r = measure(lambda: evaluate(graph.outputs + [n for _, n in graph.updates], feeds),
@@ -244,6 +282,8 @@ def main(argv=None):
         rows.append(row)
     cols = ["batch", "graphc_ms", "graphc_sps", "numpy_sps", "torch_sps", "torch_1t_sps",
             "jax_sps", "graphc/torch", "graphc/best_torch", "graphc/jax"]
+    if variants:
+        cols[2:2] = [f"graphc_par{m}_ms" for m in variants]
     table(rows, cols, title=f"seed MLP train step, {args.path} path (samples/s; targets "
                             "graphc/torch >= 3.0, 2.5, 1.05 at batch 32, 128, 1024)")
     write_json("bench_mlp", {"rows": rows, "compile_stats": stats, "path": args.path,

@@ -67,7 +67,28 @@ def machine() -> dict:
         mod = optional(peer)
         if mod is not None:
             info[peer] = mod.__version__
+    # which OpenBLAS kernels graphc's sgemm runs: OPENBLAS_CORETYPE can force older ones
+    # (e.g. Haswell's AVX2 kernels on an AVX-512 CPU), which changes every GEMM-bound figure
+    info["openblas_core"] = blas_core()
+    info["OPENBLAS_CORETYPE"] = os.environ.get("OPENBLAS_CORETYPE")
     return info
+
+
+def blas_core() -> str | None:
+    """The kernel family (e.g. 'SkylakeX', 'Haswell') of the OpenBLAS behind graphc's sgemm,
+    or None when it cannot be asked."""
+    import ctypes
+
+    from graphc.codegen.cpu import native
+    lib = native.blas_library()
+    if lib is None:
+        return None
+    for name in ("scipy_openblas_get_corename", "openblas_get_corename"):
+        fn = getattr(ctypes.CDLL(lib[0]), name, None)
+        if fn is not None:
+            fn.restype = ctypes.c_char_p
+            return fn().decode()
+    return None
 
 
 def _cpu_name() -> str:

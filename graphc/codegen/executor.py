@@ -57,7 +57,8 @@ class CompiledFunction:
         graph: the graph that was compiled.
         source: the generated Python/numba source.
         stats: compile seconds by phase (``lower``, ``load``, ``numba``, ``total``) and counts
-            (``segments``, ``python_nodes``, ``cache_hits``).
+            (``segments``, ``python_nodes``, ``cache_hits``; ``buffers``: intermediate buffers
+            the memory plan placed, ``buffers_reused``: how many of them reuse a dead one).
     """
 
     def __init__(self, graph, program: Program, module, stats: dict):
@@ -287,44 +288,65 @@ class _BlasThreadPolicy:
     leading dim, in power-of-two buckets) the first calls alternate between 1 thread and
     all cores, ``TRIALS`` timed calls each; the faster wins for that size from then on.
     ``GRAPHC_BLAS_THREADS=<n>`` fixes the count instead (``auto`` is the default).
+
+    In a parallel program (``prange`` loops, products split by ``native.par_gemm``) the
+    count chosen is numba's, and BLAS runs on one thread: one owner of the cores at a time.
     """
 
     TRIALS = 3
 
-    def __init__(self, ncores: int, fixed: int | None):
+    def __init__(self, ncores: int, fixed: int | None, parallel: bool = False):
         self.ncores = ncores
         self.fixed = fixed
+        # parallel programs: the count tuned is numba's (prange loops, par_gemm blocks) and
+        # BLAS stays at one thread, so only one kind of thread ever runs at a time
+        self.parallel = parallel
         self.choice: dict[int, int] = {}
         self.samples: dict[int, dict[int, list]] = {}
 
     @classmethod
     def for_program(cls, program):
+        # numba's threads own the cores (prange loops, products split in blocks by
+        # native.par_gemm): every sgemm runs on the thread that calls it
+        parallel = "par_gemm(" in program.source or "prange(" in program.source
         # gemm in the generated source, or a precompiled kernel that calls it (convolutions)
-        if "gemm(" not in program.source and \
+        if "gemm(" not in program.source and not parallel and \
                 not any(f"import {k}" in program.source for k in _BLAS_KERNELS):
             return None
         from .cpu import native
-        if native.blas_library() is None:
+        if native.blas_library() is None and not parallel:
             return None
         want = os.environ.get("GRAPHC_BLAS_THREADS", "auto").strip().lower()
         ncores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
             else (os.cpu_count() or 1)
+        if parallel:
+            import numba
+            ncores = min(ncores, numba.config.NUMBA_NUM_THREADS)
         if want not in ("", "auto"):
             try:
-                return cls(ncores, max(1, int(want)))
+                return cls(ncores, min(ncores, max(1, int(want))) if parallel
+                           else max(1, int(want)), parallel)
             except ValueError:
                 raise ValueError(f"GRAPHC_BLAS_THREADS must be 'auto' or a positive integer, "
                                  f"got {want!r}") from None
         if ncores <= 1:
             return None
+        if parallel:
+            return cls(ncores, None, True)
+        from .cpu.emit_nn import PARALLEL_KERNELS
+        if any(f"import {k}\n" in program.source for k in PARALLEL_KERNELS):
+            # batch-parallel conv/pool kernels own the cores; each of their threads calls
+            # sgemm, which must not start threads of its own (they would fight on the cores)
+            return cls(ncores, 1)
         return cls(ncores, None)
 
     def wrap(self, call):
         from .cpu.native import blas_set_threads
+        set_threads = _numba_threads_setter() if self.parallel else blas_set_threads
         fixed = self.fixed
         if fixed is not None:
             def fixed_call(arrays):
-                blas_set_threads(fixed)
+                set_threads(fixed)
                 return call(arrays)
             return fixed_call
         choice = self.choice
@@ -335,10 +357,10 @@ class _BlasThreadPolicy:
             bucket = int(size).bit_length()
             n = choice.get(bucket)
             if n is not None:
-                blas_set_threads(n)
+                set_threads(n)
                 return call(arrays)
             n = self._next_trial(bucket)
-            blas_set_threads(n)
+            set_threads(n)
             t0 = perf()
             out = call(arrays)
             self._record(bucket, n, perf() - t0)
@@ -357,9 +379,32 @@ class _BlasThreadPolicy:
             # the first call of each count is a warm-up (thread start, caches)
             best = min(s, key=lambda k: sorted(s[k][1:])[len(s[k][1:]) // 2])
             self.choice[bucket] = best
-            _log(f"BLAS threads for calls of size ~{1 << max(bucket - 1, 0)}: {best} "
+            kind = "numba" if self.parallel else "BLAS"
+            _log(f"{kind} threads for calls of size ~{1 << max(bucket - 1, 0)}: {best} "
                  f"(median s: " + ", ".join(f"{k}: {sorted(v[1:])[len(v[1:]) // 2]:.2e}"
                                             for k, v in s.items()) + ")")
+
+
+def _numba_threads_setter():
+    """``set(n)``: BLAS at one thread and numba's parallel loops on ``n`` threads (for the
+    calling thread; numba keeps the count per thread), each changed only when it differs."""
+    import threading
+
+    import numba
+    from .cpu.native import blas_set_threads
+    last = _NUMBA_THREADS
+    ident = threading.get_ident
+
+    def set_threads(n: int) -> None:
+        blas_set_threads(1)
+        t = ident()
+        if last.get(t) != n:
+            numba.set_num_threads(n)
+            last[t] = n
+    return set_threads
+
+
+_NUMBA_THREADS: dict[int, int] = {}     # thread id -> numba thread count graphc last set
 
 
 class _SegView:
@@ -399,5 +444,7 @@ def build(graph, program: Program, parallel: bool) -> CompiledFunction:
         warn_fallback(op)
     stats = {"load": t1 - t0, "numba": t2 - t1, "cache_hits": hits,
              "segments": sum(isinstance(s, Segment) for s in program.steps),
-             "python_nodes": sum(isinstance(s, PyStep) for s in program.steps)}
+             "python_nodes": sum(isinstance(s, PyStep) for s in program.steps),
+             "buffers": program.memory.get("allocations", 0),
+             "buffers_reused": program.memory.get("reused", 0)}
     return CompiledFunction(graph, program, module, stats)

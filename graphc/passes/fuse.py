@@ -12,10 +12,17 @@ its producers only while the merged region stays convex: no value that a member 
 outside the region may itself depend on a member (otherwise the fused node would be its own
 ancestor).
 
+Before the elementwise regions, convolution epilogues are folded into NN ops
+(:func:`fuse_conv_epilogues`): ``relu(bias_add(conv2d(x, k), b))`` becomes one
+``conv2d_bias_act`` and the relu's gradient after a max pooling one ``max_pool2d_relu_grad``,
+so the code generator adds the bias and applies the relu while each output block is in cache.
+
 Example:
     >>> g2 = fuse(graph)        # six chained elementwise ops -> one fused node
 """
 from __future__ import annotations
+
+import numpy as np
 
 from ..ir.graph import Graph
 from ..ir.node import Node, Value
@@ -112,6 +119,7 @@ def fuse(graph: Graph) -> Graph:
         >>> [n.op for n in fused.nodes() if n.inputs]
         ['fused']
     """
+    graph = fuse_conv_epilogues(graph)
     regions = find_regions(graph)
     if not regions:
         return graph
@@ -217,3 +225,138 @@ def _unit_order(graph: Graph, region_of: dict, regions: list) -> list:
                     done.add(key)
                     out.append(key if isinstance(key, int) else first[key])
     return out
+
+
+# -- convolution epilogues ---------------------------------------------------------------------
+
+def _is_zero_constant(v: Value) -> bool:
+    if v.node.op != "constant":
+        return False
+    a = np.asarray(v.node.attrs["value"])
+    return a.size == 1 and float(a.reshape(())) == 0.0
+
+
+def _plain_relu(node: Node) -> bool:
+    a = node.attrs
+    return node.op == "relu" and a.get("alpha", 0.0) == 0.0 and a.get("max_value") is None \
+        and a.get("threshold", 0.0) == 0.0
+
+
+def _relu_mask_of(node: Node, z: Value) -> bool:
+    """``node`` is ``greater(z, 0)``: the mask of relu's gradient at pre-activation ``z``."""
+    return node.op == "greater" and node.inputs[0] is z and _is_zero_constant(node.inputs[1]) \
+        and node.outputs[0].shape == z.shape
+
+
+def fuse_conv_epilogues(graph: Graph) -> Graph:
+    """Fold bias and relu into 2-D convolutions and relu gradients into max-pool gradients.
+
+    Rewrites (valid for any input; ``y = relu(z)`` so ``y > 0`` exactly where ``z > 0``, nan
+    included):
+
+    - ``relu(bias_add(conv2d(x, k), b))`` -> ``conv2d_bias_act(x, k, b, activation='relu')``
+      when the conv and the bias_add outputs have no other users than the chain itself and
+      relu-gradient masks ``greater(z, 0)``, which then read the fused output instead;
+      ``bias_add(conv2d(x, k), b)`` alone -> ``conv2d_bias_act(..., activation='linear')``.
+    - ``where(greater(y, 0), max_pool2d_grad(y, g), 0)`` -> ``max_pool2d_relu_grad(y, g)``
+      when the max_pool2d_grad has no other user.
+
+    Args:
+        graph: the graph (usually after autodiff and the cleanup passes; not modified).
+    Returns:
+        A new Graph, or ``graph`` itself when nothing matched.
+
+    Example:
+        >>> g2 = fuse_conv_epilogues(train_graph)
+        >>> sorted({n.op for n in g2.nodes()} & {"conv2d_bias_act", "max_pool2d_relu_grad"})
+        ['conv2d_bias_act', 'max_pool2d_relu_grad']
+    """
+    order = graph.nodes()
+    users: dict[int, list[Node]] = {}
+    for n in order:
+        for v in n.inputs:
+            users.setdefault(id(v), []).append(n)
+    roots = {id(v) for v in graph.roots()}
+
+    def only_users(v: Value, ok) -> bool:
+        return id(v) not in roots and all(ok(u) for u in users.get(id(v), []))
+
+    # plan: bias_add node id -> (relu node or None, [relu-mask nodes])
+    plan: dict[int, tuple] = {}
+    for n in order:
+        if n.op != "bias_add" or n.inputs[1].ndim != 1:
+            continue
+        c, z = n.inputs[0], n.outputs[0]
+        if c.node.op != "conv2d" or not only_users(c, lambda u: u is n) or \
+                c.node.attrs["data_format"] != n.attrs["data_format"]:
+            continue
+        zu = users.get(id(z), [])
+        relus = [u for u in zu if _plain_relu(u)]
+        if len(relus) == 1 and only_users(z, lambda u: u is relus[0] or _relu_mask_of(u, z)):
+            plan[n.id] = (relus[0], [u for u in zu if u is not relus[0]])
+        elif not relus:
+            plan[n.id] = (None, [])
+    if not plan and not any(_pool_relu_grad_match(n, lambda v: v, users, roots)
+                            for n in order):
+        return graph
+
+    mapped: dict[int, Value] = {}
+
+    def get(v: Value) -> Value:
+        return mapped.get(id(v), v)
+
+    skip: set[int] = set()
+    for n in order:
+        if not n.inputs or n.id in skip:
+            continue
+        if n.id in plan:            # the bias_add; its conv2d is left behind, unused
+            relu, masks = plan[n.id]
+            conv = n.inputs[0].node
+            x, k = (get(v) for v in conv.inputs)
+            y = _fused_node("conv2d_bias_act", [x, k, get(n.inputs[1])],
+                            dict(conv.attrs, activation="relu" if relu else "linear"), n)
+            if relu is None:
+                mapped[id(n.outputs[0])] = y
+                continue
+            mapped[id(relu.outputs[0])] = y
+            skip.add(relu.id)
+            for m in masks:         # relu'(z) masks: z > 0  <=>  relu(z) > 0
+                mapped[id(m.outputs[0])] = _fused_node("greater", [y, get(m.inputs[1])],
+                                                       m.attrs, m)
+                skip.add(m.id)
+            continue
+        if _pool_relu_grad_match(n, get, users, roots):
+            mpg = n.inputs[1].node
+            mapped[id(n.outputs[0])] = _fused_node(
+                "max_pool2d_relu_grad", [get(v) for v in mpg.inputs], mpg.attrs, n)
+            continue
+        ins = [get(v) for v in n.inputs]
+        if all(a is b for a, b in zip(ins, n.inputs)):
+            continue
+        cur = Node(n.op, ins, n.attrs, [o.type for o in n.outputs], scope=n.scope, src=n.src)
+        for old, rep in zip(n.outputs, cur.outputs):
+            mapped[id(old)] = rep
+    return Graph(list(graph.inputs), [get(v) for v in graph.outputs],
+                 [(v, get(u)) for v, u in graph.updates], name=graph.name)
+
+
+def _fused_node(op: str, inputs, attrs, like: Node) -> Value:
+    """One new node of ``op`` (types inferred) with the provenance of ``like``."""
+    types = REGISTRY[op].infer([v.type for v in inputs], **attrs)
+    types = list(types) if isinstance(types, (list, tuple)) else [types]
+    return Node(op, inputs, attrs, types, scope=like.scope, src=like.src).outputs[0]
+
+
+def _pool_relu_grad_match(n: Node, get, users, roots) -> bool:
+    """``n`` is ``where(greater(y, 0), max_pool2d_grad(y, g), 0)`` (its inputs as rewritten so
+    far, ``get``) whose pool gradient has no other user (the ``y`` of the mask and of the
+    pooling the same value)."""
+    if n.op != "where" or len(n.inputs) != 3 or not _is_zero_constant(n.inputs[2]):
+        return False
+    cond, mpg = get(n.inputs[0]).node, n.inputs[1].node
+    if mpg.op != "max_pool2d_grad" or cond.op != "greater":
+        return False
+    if not _relu_mask_of(cond, get(mpg.inputs[0])) or n.outputs[0].type != mpg.outputs[0].type:
+        return False
+    v = mpg.outputs[0]
+    return id(v) not in roots and users.get(id(v), []) == [n]

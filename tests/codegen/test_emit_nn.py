@@ -126,7 +126,7 @@ def test_im2col_and_direct_conv_kernels_agree():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(2, 6, 5, 3)).astype(np.float32)
     k = rng.normal(size=(3, 2, 3, 4)).astype(np.float32)
-    a = kernels.conv2d_fwd(x, k, 2, 1, 1, 2, 1, 1, 3, 4)
+    a = kernels.conv2d_fwd(x, k, np.empty(0, np.float32), False, 2, 2, 1, 1, 2, 1, 1, 3, 4)
     b = kernels.conv2d_fwd_direct(x, k, 2, 1, 1, 2, 1, 1, 3, 4)
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
@@ -162,7 +162,7 @@ def test_max_pool_grad_kernel_routes_to_the_first_maximum_for_every_window_geome
     oh = (h + 2 * ph - kh) // sh + 1
     ow = (w + 2 * pw - kw) // sw + 1
     g = rng.normal(size=(2, oh, ow, 3)).astype(np.float32)
-    dx = kernels.max_pool_grad(x, g, kh, kw, sh, sw, ph, pw)  # uncovered elements: zero
+    dx = kernels.max_pool_grad(x, g, False, 2, kh, kw, sh, sw, ph, pw)  # uncovered: zero
     np.testing.assert_allclose(dx, _max_pool_grad_numpy(x, g, kh, kw, sh, sw, ph, pw),
                                rtol=1e-6, atol=1e-6)
 
@@ -186,7 +186,7 @@ def test_conv_filter_gradient_direct_and_im2col_paths_match_numpy(c):
     rng = np.random.default_rng(4)
     x = rng.normal(size=(3, 7, 6, c)).astype(np.float32)
     g = rng.normal(size=(3, 4, 3, 4)).astype(np.float32)        # 3x3 taps, stride 2, pad 1
-    got = kernels.conv2d_bwd_filter(x, g, 3, 3, 2, 2, 1, 1, 1, 1)
+    got = kernels.conv2d_bwd_filter(x, g, 3, 3, 2, 2, 2, 1, 1, 1, 1)
     np.testing.assert_allclose(got, _conv_filter_grad_numpy(x, g, 3, 3, 2, 2, 1, 1),
                                rtol=1e-4, atol=1e-4)
 
@@ -210,4 +210,115 @@ def test_conv_graph_without_dense_gets_the_blas_thread_policy(monkeypatch):
     w = _ph((3, 3, 2, 4), "w")
     fn = compile_graph(Graph([x, w], [apply("conv2d", x, w)]))
     assert "gemm(" not in fn.source                 # the products live inside the kernel
+    assert fn.blas_threads is not None and fn.blas_threads.fixed == 1
+
+
+# -- the batch-parallel kernels: every chunk count gives the reference's result ---------------
+
+_GEOMS = [  # (H, W, C, O, KH, KW, strides, dilation, padding)
+    (7, 6, 3, 4, 3, 3, (1, 1), (1, 1), "valid"),
+    (7, 6, 1, 5, 3, 2, (2, 1), (1, 1), "same"),       # 1 channel: direct filter gradient
+    (8, 7, 2, 3, 2, 3, (1, 2), (2, 1), "same"),
+    (6, 6, 4, 2, 3, 3, (2, 2), (1, 1), "valid")]
+
+
+def _conv_case(geom, fmt, n=5, seed=7):
+    from graphc.codegen.cpu.emit_nn import _geometry
+    h, w, c, o, kh, kw, st, dl, pad = geom
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, h, w, c)).astype(np.float32)
+    k = rng.normal(size=(kh, kw, c, o)).astype(np.float32)
+    b = rng.normal(size=o).astype(np.float32)
+    st4, dl4, pads, outs = _geometry((h, w), (kh, kw), st, dl, pad, 2)
+    g = rng.normal(size=(n,) + outs + (o,)).astype(np.float32)
+    attrs = dict(strides=st, dilation=dl, padding=pad, data_format=fmt)
+    return x, k, b, g, st4 + dl4 + pads, outs, attrs
+
+
+@pytest.mark.parametrize("geom", _GEOMS)
+@pytest.mark.parametrize("relu", [False, True])
+def test_conv_kernels_equal_the_reference_for_every_chunk_count(geom, relu):
+    from graphc.ir.ops import REGISTRY
+    x, k, b, g, geo, outs, attrs = _conv_case(geom, "channels_last")
+    attrs = dict(attrs, data_format="channels_last")
+    act = "relu" if relu else "linear"
+    y_ref = REGISTRY["conv2d_bias_act"].reference(x, k, b, activation=act, **attrs)
+    dx_ref = REGISTRY["conv2d_backprop_input"].reference(x, k, g, **attrs)
+    dk_ref = REGISTRY["conv2d_backprop_filter"].reference(x, k, g, **attrs)
+    results = []
+    for nt in (1, 2, 3, 8):                         # 8 > batch: one image per chunk
+        y = kernels.conv2d_fwd(x, k, b, relu, nt, *geo, *outs)
+        dx = kernels.conv2d_bwd_input(x.shape[1], x.shape[2], k, g, nt, *geo)
+        dk = kernels.conv2d_bwd_filter(x, g, k.shape[0], k.shape[1], nt, *geo)
+        np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(dx, dx_ref, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(dk, dk_ref, rtol=1e-4, atol=1e-4)
+        results.append((y, dx, dk))
+    for y, dx, dk in results[1:]:                   # forward / input gradient: per image
+        np.testing.assert_array_equal(y, results[0][0])
+        np.testing.assert_array_equal(dx, results[0][1])
+        np.testing.assert_allclose(dk, results[0][2], rtol=1e-5, atol=1e-5)
+
+
+def test_conv_kernel_without_bias_or_relu_is_the_plain_convolution():
+    from graphc.ir.ops import REGISTRY
+    x, k, _, _, geo, outs, attrs = _conv_case(_GEOMS[0], "channels_last")
+    y = kernels.conv2d_fwd(x, k, np.empty(0, np.float32), True, 2, *geo, *outs)
+    ref = REGISTRY["conv2d"].reference(x, k, **attrs)
+    np.testing.assert_allclose(y, np.where(ref > 0, ref, 0), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("geom", [(6, 7, 2, 2, 2, 2, 0, 0), (6, 6, 3, 3, 2, 2, 0, 0),
+                                  (5, 6, 3, 3, 2, 2, 1, 1), (8, 7, 2, 2, 3, 3, 0, 0)])
+def test_pool_kernels_with_the_relu_mask_agree_for_every_chunk_count(geom):
+    h, w, kh, kw, sh, sw, ph, pw = geom
+    rng = np.random.default_rng(9)
+    x = rng.integers(-2, 3, size=(5, h, w, 3)).astype(np.float32)    # ties and x <= 0
+    x[0, 0, 0, 0] = np.nan
+    oh = (h + 2 * ph - kh) // sh + 1
+    ow = (w + 2 * pw - kw) // sw + 1
+    g = rng.normal(size=(5, oh, ow, 3)).astype(np.float32)
+    plain = _max_pool_grad_numpy(x, g, kh, kw, sh, sw, ph, pw)
+    masked = np.where(x > 0, plain, 0)
+    first = None
+    for nt in (1, 2, 3, 8):
+        y = kernels.max_pool_fwd(x, nt, kh, kw, sh, sw, ph, pw, oh, ow)
+        d0 = kernels.max_pool_grad(x, g, False, nt, kh, kw, sh, sw, ph, pw)
+        d1 = kernels.max_pool_grad(x, g, True, nt, kh, kw, sh, sw, ph, pw)
+        np.testing.assert_allclose(d0, plain, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(d1, masked, rtol=1e-6, atol=1e-6)
+        if first is None:
+            first = (y, d0, d1)
+        for a, b_ in zip(first, (y, d0, d1)):
+            np.testing.assert_array_equal(a, b_)
+
+
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+def test_fused_epilogue_ops_compile_to_one_native_call_equal_to_the_reference(fmt):
+    x = _ph(_chan(("B", 7, 6, 3), fmt), "x")
+    k, b = _ph((3, 3, 3, 4), "k"), _ph((4,), "b")
+    y = apply("conv2d_bias_act", x, k, b, activation="relu", strides=(1, 2), padding="same",
+              data_format=fmt)
+    d = apply("max_pool2d_relu_grad", y, apply("max_pool2d", y, data_format=fmt),
+              data_format=fmt)
+    g = Graph([x, k, b], [y, d])
+    fn = compile_graph(g)
+    assert fn.stats["python_nodes"] == 0 and "conv2d_fwd(" in fn.source
+    rng = np.random.default_rng(2)
+    arrays = [rng.normal(size=(3,) + tuple(x.shape[1:])).astype(np.float32),
+              rng.normal(size=(3, 3, 3, 4)).astype(np.float32),
+              rng.normal(size=4).astype(np.float32)]
+    for v, r in zip(fn(arrays), evaluate(g.outputs, dict(zip(g.inputs, arrays)))):
+        np.testing.assert_allclose(v, r, rtol=2e-5, atol=2e-5)
+
+
+def test_programs_with_parallel_kernels_keep_blas_at_one_thread(monkeypatch):
+    from graphc.codegen.cpu import native
+    if native.blas_library() is None:
+        pytest.skip("the BLAS library's thread count cannot be set here")
+    monkeypatch.delenv("GRAPHC_BLAS_THREADS", raising=False)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    x = _ph(("B", 5, 5, 2), "x")
+    w = _ph((3, 3, 2, 4), "w")
+    fn = compile_graph(Graph([x, w], [apply("conv2d", x, w)]))
     assert fn.blas_threads is not None and fn.blas_threads.fixed == 1

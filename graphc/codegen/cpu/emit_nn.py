@@ -12,18 +12,49 @@ emit_nn's tests' docstring): im2col blocks + BLAS sgemm beat direct loops by ~10
 64-channel layer and ~3x on the 1-channel first layer, so conv / backprop_input /
 backprop_filter use im2col + native ``gemm`` (the 1-channel layer's filter gradient: direct
 loops, see kernels._DIRECT_MAX_K); depthwise convolution (no channel reduction) uses direct
-loops.
+loops. The 2-D convolution and max-pooling kernels split the batch over ``threads()`` chunks
+run in parallel (PARALLEL_KERNELS; see kernels' docstring), and the fused epilogue ops made
+by graphc.passes.fuse (``conv2d_bias_act``, ``max_pool2d_relu_grad``) map onto the same
+kernels with their bias / relu flags.
 """
 from __future__ import annotations
 
 from ...ir.ops.nn import conv_output_length, conv_pads
 from .emit import EMITTERS, _tuple
 
+# kernels of graphc.codegen.cpu.kernels that split the batch over threads (prange); the
+# executor's BLAS policy keeps OpenBLAS at one thread in programs that call them
+PARALLEL_KERNELS = ("conv2d_fwd", "conv2d_bwd_input", "conv2d_bwd_filter", "max_pool_fwd",
+                    "max_pool_grad")
+
+
+def threads() -> int:
+    """Batch chunks the parallel kernels split into: numba's thread count (the cores)."""
+    import numba
+    return max(1, int(numba.config.NUMBA_NUM_THREADS))
+
 _FLOATS = ("float32", "float64")
+
+
+def _start_threads() -> None:
+    """Start numba's thread pool before a generated function calls a parallel kernel.
+
+    A cached generated function that calls a ``parallel=True`` kernel runs the kernel's
+    parallel region without going through the kernel's dispatcher, which is what normally
+    launches the threads: loaded from numba's cache it would call into a threading layer
+    that was never started and crash (numba issue #8578). Starting it here, at lowering
+    time, is idempotent and cheap. The workqueue layer is preferred (see there).
+    """
+    from numba.np.ufunc.parallel import _launch_threads
+    from .. import _prefer_workqueue
+    _prefer_workqueue()
+    _launch_threads()
 
 
 def need(ctx, *names: str) -> None:
     """Import kernels ``names`` from graphc.codegen.cpu.kernels into the generated module."""
+    if any(n in PARALLEL_KERNELS for n in names):
+        _start_threads()
     mod = ctx.module
     have = mod.__dict__.setdefault("_kernel_imports", set())
     for n in names:
@@ -99,6 +130,10 @@ def _geometry(spatial, window, strides, dilation, padding, rank):
     return tuple(strides), tuple(dilation), pads, outs
 
 
+def _nt() -> str:
+    return f"np.int64({threads()})"
+
+
 def _args(*groups) -> str:
     """Int arguments of a kernel call. Wrapped in ``np.int64``: a bare literal would be typed
     ``Literal[int]`` and make numba compile the kernel once per distinct geometry."""
@@ -107,11 +142,11 @@ def _args(*groups) -> str:
 
 # -- convolutions ----------------------------------------------------------------------------
 
-_CONV_RANK = {"conv1d": 1, "conv2d": 2, "depthwise_conv2d": 2}
+_CONV_RANK = {"conv1d": 1, "conv2d": 2, "depthwise_conv2d": 2, "conv2d_bias_act": 2}
 
 
 def _conv_base(op: str) -> str:
-    for base in ("depthwise_conv2d", "conv1d", "conv2d"):
+    for base in ("depthwise_conv2d", "conv1d", "conv2d_bias_act", "conv2d"):
         if op.startswith(base):
             return base
     raise KeyError(op)
@@ -144,18 +179,29 @@ def _emit_conv(ctx, node):
                                    rank)
     sp4 = ((1,) + spatial) if rank == 1 else spatial
     t = ctx.fresh("t")
-    if node.op == base:                                     # forward
-        fn = "depthwise_fwd" if depthwise else "conv2d_fwd"
-        need(ctx, fn)
+    nt = "" if depthwise else f"{_nt()}, "
+    if node.op == base and depthwise:                       # forward
+        need(ctx, "depthwise_fwd")
         xn = _to_last4(ctx, x, fmt, rank)
         kn = _kernel4(ctx, node.inputs[1], rank)
-        ctx.line(f"{t} = {fn}({xn}, {kn}, {_args(st, dl, pads, outs)})")
+        ctx.line(f"{t} = depthwise_fwd({xn}, {kn}, {_args(st, dl, pads, outs)})")
+    elif node.op == base:                                   # forward, + bias and relu?
+        need(ctx, "conv2d_fwd")
+        xn = _to_last4(ctx, x, fmt, rank)
+        kn = _kernel4(ctx, node.inputs[1], rank)
+        if base == "conv2d_bias_act":
+            bn = ctx.contig(node.inputs[2])
+            relu = a["activation"] == "relu"
+        else:
+            bn, relu = f"np.empty(0, np.{out.dtype})", False
+        ctx.line(f"{t} = conv2d_fwd({xn}, {kn}, {bn}, np.bool_({relu}), {nt}"
+                 f"{_args(st, dl, pads, outs)})")
     elif node.op.endswith("_backprop_input"):               # (x_like, k, g)
         fn = "depthwise_bwd_input" if depthwise else "conv2d_bwd_input"
         need(ctx, fn)
         kn = _kernel4(ctx, node.inputs[1], rank)
         gn = _to_last4(ctx, node.inputs[2], fmt, rank)
-        ctx.line(f"{t} = {fn}({_args(sp4[:1])}, {_args(sp4[1:])}, {kn}, {gn}, "
+        ctx.line(f"{t} = {fn}({_args(sp4[:1])}, {_args(sp4[1:])}, {kn}, {gn}, {nt}"
                  f"{_args(st, dl, pads)})")
     else:                                                   # (x, k_like, g)
         fn = "depthwise_bwd_filter" if depthwise else "conv2d_bwd_filter"
@@ -164,7 +210,7 @@ def _emit_conv(ctx, node):
         gn = _to_last4(ctx, node.inputs[2], fmt, rank)
         kw4 = ((1,) + window) if rank == 1 else window
         extra = (kshape[3],) if depthwise else ()
-        ctx.line(f"{t} = {fn}({xn}, {gn}, {_args(kw4, extra, st, dl, pads)})")
+        ctx.line(f"{t} = {fn}({xn}, {gn}, {_args(kw4, extra)}, {nt}{_args(st, dl, pads)})")
         if rank == 1:
             r = ctx.fresh("t")
             ctx.line(f"{r} = {t}.reshape(({t}.shape[1], {t}.shape[2], {t}.shape[3]))")
@@ -187,7 +233,8 @@ def _emit_conv_transpose(ctx, node):
     kn = ctx.contig(k)
     gn = _to_last4(ctx, x, fmt, 2)
     t = ctx.fresh("t")
-    ctx.line(f"{t} = conv2d_bwd_input({_args(ysp)}, {kn}, {gn}, {_args(st, dl, pads)})")
+    ctx.line(f"{t} = conv2d_bwd_input({_args(ysp)}, {kn}, {gn}, {_nt()}, "
+             f"{_args(st, dl, pads)})")
     _from_last4(ctx, out, t, fmt, 2)
 
 
@@ -212,21 +259,23 @@ def _emit_pool(ctx, node):
                                   rank)
     win = ((1,) + window) if rank == 1 else window
     sp4 = ((1,) + spatial) if rank == 1 else spatial
-    kind = op[:3] + op[len("max_poolXd"):]                  # max, max_grad, avg_grad, ...
+    kind = op[:3] + op[len("max_poolXd"):]     # max, max_grad, max_relu_grad, avg_grad, ...
     t = ctx.fresh("t")
     if kind == "max":
         need(ctx, "max_pool_fwd")
         xn = _to_last4(ctx, x, fmt, rank)
-        ctx.line(f"{t} = max_pool_fwd({xn}, {_args(win, st, pads, outs)})")
+        ctx.line(f"{t} = max_pool_fwd({xn}, {_nt()}, {_args(win, st, pads, outs)})")
     elif kind == "avg":
         need(ctx, "avg_pool_fwd")
         xn = _to_last4(ctx, x, fmt, rank)
         ctx.line(f"{t} = avg_pool_fwd({xn}, {_args(win, st, pads, outs)})")
-    elif kind == "max_grad":
+    elif kind in ("max_grad", "max_relu_grad"):
         need(ctx, "max_pool_grad")
         xn = _to_last4(ctx, x, fmt, rank)
         gn = _to_last4(ctx, node.inputs[1], fmt, rank)
-        ctx.line(f"{t} = max_pool_grad({xn}, {gn}, {_args(win, st, pads)})")
+        relu = kind == "max_relu_grad"
+        ctx.line(f"{t} = max_pool_grad({xn}, {gn}, np.bool_({relu}), {_nt()}, "
+                 f"{_args(win, st, pads)})")
     elif kind == "max_grad_grad":
         need(ctx, "max_pool_grad_grad")
         xn = _to_last4(ctx, x, fmt, rank)
@@ -259,9 +308,9 @@ def _emit_bias_add(ctx, node):
     xn, bn = ctx.contig(x), ctx.contig(b)
     x3 = ctx.fresh("t")
     split = _bias_split(ctx, xn, x.ndim, node.attrs["data_format"], b.ndim)
-    ctx.line(f"{x3} = {xn}.reshape({split})")
+    ctx.line(f"{x3} = reshape_c({xn}, {split})")
     t = ctx.fresh("t")
-    ctx.line(f"{t} = bias_add3({x3}, {bn}.ravel()).reshape("
+    ctx.line(f"{t} = reshape_c(bias_add3({x3}, reshape_c({bn}, {bn}.size)), "
              f"{_tuple(f'{xn}.shape[{k}]' for k in range(x.ndim))})")
     ctx.define(out, t, "C")
 
@@ -274,11 +323,11 @@ def _emit_bias_add_grad(ctx, node):
     a = node.attrs
     g3 = ctx.fresh("t")
     split = _bias_split(ctx, gn, g.ndim, a["data_format"], a["bias_ndim"])
-    ctx.line(f"{g3} = {gn}.reshape({split})")
+    ctx.line(f"{g3} = reshape_c({gn}, {split})")
     t = ctx.fresh("t")
     odims = [f"{gn}.shape[{k}]" for k in range(1, g.ndim)] if a["bias_ndim"] != 1 else \
         [f"{g3}.shape[1]"]
-    ctx.line(f"{t} = bias_grad3({g3}).reshape({_tuple(odims)})")
+    ctx.line(f"{t} = reshape_c(bias_grad3({g3}), {_tuple(odims)})")
     ctx.define(out, t, "C")
 
 
@@ -292,6 +341,8 @@ def register() -> None:
         for op in (base, f"{base}_backprop_input", f"{base}_backprop_filter"):
             EMITTERS[op] = (_supports_conv, _emit_conv)
     EMITTERS["conv2d_transpose"] = (_supports_conv, _emit_conv_transpose)
+    EMITTERS["conv2d_bias_act"] = (_supports_conv, _emit_conv)
+    EMITTERS["max_pool2d_relu_grad"] = (_supports_pool, _emit_pool)
     for r in (1, 2):
         for op in (f"max_pool{r}d", f"max_pool{r}d_grad", f"max_pool{r}d_grad_grad",
                    f"avg_pool{r}d", f"avg_pool{r}d_grad"):

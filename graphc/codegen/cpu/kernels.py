@@ -14,19 +14,28 @@ Convolutions are im2col + GEMM: blocks of output rows are gathered into a column
 multiplied with ``gemm`` (graphc.codegen.cpu.native: one sgemm call with transpose flags, no
 copies of transposed operands); measured faster than direct loops for every layer of the
 benchmark convnet, except the filter gradient of a layer with a very short reduction (taps *
-channels <= ``_DIRECT_MAX_K``), which uses direct loops. The executor's BLAS-thread policy
-knows these kernels call BLAS (executor._BLAS_KERNELS). The depthwise convolution has no
+channels <= ``_DIRECT_MAX_K``), which uses direct loops. The depthwise convolution has no
 reduction over channels to give BLAS and uses direct loops.
+
+Both cores: the 2-D convolution and max-pooling kernels take ``nt`` and split the batch into
+that many chunks under ``prange``; each chunk has its own im2col / GEMM-output blocks (sized
+to stay in L2, ``_BLOCK_FLOATS``) and calls sgemm itself, so BLAS must run one thread per
+call (the executor's BLAS policy fixes 1 thread for programs that import them:
+emit_nn.PARALLEL_KERNELS). The filter gradient sums per-chunk partials at the end; every
+other output element is written by exactly one chunk (race-free). ``conv2d_fwd`` also takes
+the fused epilogue of ``conv2d_bias_act`` (bias, relu) and ``max_pool_grad`` the relu mask of
+``max_pool2d_relu_grad``, applied while the data is in cache.
 """
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .native import gemm
 
-# rows of the im2col matrix per block: ~1-4 MB of float32 for typical K, stays in L2/L3
-_BLOCK_ROWS = 4096
+# elements of an im2col block plus its GEMM output (~512 KB of float32): both stay in L2
+# while the epilogue (bias, relu) or col2im works on them
+_BLOCK_FLOATS = 1 << 17
 
 _OPTS = dict(cache=True, nogil=True, error_model="numpy")
 
@@ -86,11 +95,50 @@ _DIRECT_MAX_K = 16
 
 
 @njit(**_OPTS)
-def conv2d_fwd(x, k, sh, sw, dh, dw, ph, pw, oh, ow):
-    """x (N, H, W, C), k (KH, KW, C, O) -> (N, oh, ow, O); ph/pw: leading padding.
+def _chunk(n, nch, ci):
+    """Images [lo, hi) of chunk ``ci`` when ``n`` images are split into ``nch`` chunks."""
+    return n * ci // nch, n * (ci + 1) // nch
+
+
+@njit(**_OPTS)
+def _block_images(per, kk, o):
+    """Images per GEMM block: its im2col rows (``kk`` wide) and its output rows (``o`` wide)
+    together about ``_BLOCK_FLOATS`` elements, at least one image."""
+    return max(1, _BLOCK_FLOATS // max(per * (kk + o), 1))
+
+
+@njit(**_OPTS)
+def _epilogue(blk, bias, relu):
+    """blk (rows, O) += bias (when it has O elements), then relu (``v if v > 0 else 0``, the
+    reference's rule: nan -> 0) when ``relu``; in place, on a block still in cache."""
+    rows, o = blk.shape
+    if bias.size == o:
+        if relu:
+            for r in range(rows):
+                for p in range(o):
+                    v = blk[r, p] + bias[p]
+                    blk[r, p] = v if v > 0 else 0
+        else:
+            for r in range(rows):
+                for p in range(o):
+                    blk[r, p] = blk[r, p] + bias[p]
+    elif relu:
+        for r in range(rows):
+            for p in range(o):
+                v = blk[r, p]
+                blk[r, p] = v if v > 0 else 0
+
+
+@njit(parallel=True, **_OPTS)
+def conv2d_fwd(x, k, bias, relu, nt, sh, sw, dh, dw, ph, pw, oh, ow):
+    """x (N, H, W, C), k (KH, KW, C, O) -> relu?(conv + bias) (N, oh, ow, O).
+
+    ``bias``: O values, or an empty array for none; ``relu``: apply max(., 0) after the bias
+    (both on each GEMM block while it is in cache); ``nt``: batch chunks run in parallel
+    (each chunk its own im2col buffer and 1-thread sgemm calls); ph/pw: leading padding.
 
     Example (generated code):
-        t3 = conv2d_fwd(v0, v1, 1, 1, 1, 1, 0, 0, 26, 26)
+        t3 = conv2d_fwd(v0, v1, v2, True, np.int64(2), np.int64(1), ..., np.int64(26))
     """
     n, c = x.shape[0], x.shape[3]
     kh, kw, o = k.shape[0], k.shape[1], k.shape[3]
@@ -99,42 +147,53 @@ def conv2d_fwd(x, k, sh, sw, dh, dw, ph, pw, oh, ow):
     out = np.empty((n, oh, ow, o), x.dtype)
     out2 = out.reshape((n * oh * ow, o))
     per = oh * ow
-    nb = max(1, _BLOCK_ROWS // max(per, 1))
-    col = np.empty((min(nb, max(n, 1)) * per, kk), x.dtype)
-    for n0 in range(0, n, nb):
-        n1 = min(n, n0 + nb)
-        rows = (n1 - n0) * per
-        _im2col(x, col, n0, n1, sh, sw, dh, dw, ph, pw, oh, ow, kh, kw)
-        gemm(col[:rows], k2, out2[n0 * per:n0 * per + rows])
+    nb = _block_images(per, kk, o)
+    nch = max(1, min(n, nt))
+    for ci in prange(nch):
+        lo, hi = _chunk(n, nch, ci)
+        col = np.empty((min(nb, hi - lo) * per, kk), x.dtype)
+        for n0 in range(lo, hi, nb):
+            n1 = min(hi, n0 + nb)
+            rows = (n1 - n0) * per
+            _im2col(x, col, n0, n1, sh, sw, dh, dw, ph, pw, oh, ow, kh, kw)
+            blk = out2[n0 * per:n0 * per + rows]
+            gemm(col[:rows], k2, blk)
+            _epilogue(blk, bias, relu)
     return out
 
 
-@njit(**_OPTS)
-def conv2d_bwd_input(xshape_h, xshape_w, k, g, sh, sw, dh, dw, ph, pw):
-    """The cotangent of conv2d_fwd's x: g (N, oh, ow, O), k (KH, KW, C, O) -> (N, H, W, C)."""
+@njit(parallel=True, **_OPTS)
+def conv2d_bwd_input(xshape_h, xshape_w, k, g, nt, sh, sw, dh, dw, ph, pw):
+    """The cotangent of conv2d_fwd's x: g (N, oh, ow, O), k (KH, KW, C, O) -> (N, H, W, C);
+    ``nt`` batch chunks in parallel (each scatters into its own images only)."""
     n, oh, ow, o = g.shape
     kh, kw, c = k.shape[0], k.shape[1], k.shape[2]
     kk = kh * kw * c
     k2t = k.reshape((kk, o)).T
-    dx = np.zeros((n, xshape_h, xshape_w, c), g.dtype)
+    dx = np.empty((n, xshape_h, xshape_w, c), g.dtype)
     g2 = g.reshape((n * oh * ow, o))
     per = oh * ow
-    nb = max(1, _BLOCK_ROWS // max(per, 1))
-    dcol = np.empty((min(nb, max(n, 1)) * per, kk), g.dtype)
-    for n0 in range(0, n, nb):
-        n1 = min(n, n0 + nb)
-        rows = (n1 - n0) * per
-        gemm(g2[n0 * per:n0 * per + rows], k2t, dcol[:rows])
-        _col2im(dcol, dx, n0, n1, sh, sw, dh, dw, ph, pw, oh, ow, kh, kw)
+    nb = _block_images(per, kk, o)
+    nch = max(1, min(n, nt))
+    for ci in prange(nch):
+        lo, hi = _chunk(n, nch, ci)
+        dx[lo:hi] = 0
+        dcol = np.empty((min(nb, hi - lo) * per, kk), g.dtype)
+        for n0 in range(lo, hi, nb):
+            n1 = min(hi, n0 + nb)
+            rows = (n1 - n0) * per
+            gemm(g2[n0 * per:n0 * per + rows], k2t, dcol[:rows])
+            _col2im(dcol, dx, n0, n1, sh, sw, dh, dw, ph, pw, oh, ow, kh, kw)
     return dx
 
 
 @njit(**_OPTS)
-def _conv_bwd_filter_direct_k(x, g, dk, sh, sw, dh, dw, ph, pw, kh, kw):
-    """dk[(tap * C + c), :] += x * g[n, i, j, :] over every output position (dk: K x O)."""
-    n, h, w, c = x.shape
+def _conv_bwd_filter_direct_k(x, g, dk, n0, n1, sh, sw, dh, dw, ph, pw, kh, kw):
+    """dk[(tap * C + c), :] += x * g[n, i, j, :] over the output positions of images
+    n0..n1-1 (dk: K x O)."""
+    h, w, c = x.shape[1], x.shape[2], x.shape[3]
     oh, ow, o = g.shape[1], g.shape[2], g.shape[3]
-    for b in range(n):
+    for b in range(n0, n1):
         for i in range(oh):
             for j in range(ow):
                 for a in range(kh):
@@ -154,26 +213,44 @@ def _conv_bwd_filter_direct_k(x, g, dk, sh, sw, dh, dw, ph, pw, kh, kw):
 
 
 @njit(**_OPTS)
-def conv2d_bwd_filter(x, g, kh, kw, sh, sw, dh, dw, ph, pw):
-    """The cotangent of conv2d_fwd's kernel: x (N, H, W, C), g (N, oh, ow, O) -> k-shaped."""
-    n, c = x.shape[0], x.shape[3]
-    oh, ow, o = g.shape[1], g.shape[2], g.shape[3]
-    kk = kh * kw * c
-    dk = np.zeros((kk, o), g.dtype)
+def _filter_chunk(x, g, g2, dk, lo, hi, nb, sh, sw, dh, dw, ph, pw, kh, kw):
+    """conv2d_bwd_filter over images lo..hi-1 into dk (K x O, zeroed by the caller)."""
+    oh, ow = g.shape[1], g.shape[2]
+    kk, o = dk.shape
     if kk <= _DIRECT_MAX_K:
-        _conv_bwd_filter_direct_k(x, g, dk, sh, sw, dh, dw, ph, pw, kh, kw)
-        return dk.reshape((kh, kw, c, o))
-    g2 = g.reshape((n * oh * ow, o))
+        _conv_bwd_filter_direct_k(x, g, dk, lo, hi, sh, sw, dh, dw, ph, pw, kh, kw)
+        return
     per = oh * ow
-    nb = max(1, _BLOCK_ROWS // max(per, 1))
-    col = np.empty((min(nb, max(n, 1)) * per, kk), x.dtype)
+    col = np.empty((min(nb, hi - lo) * per, kk), x.dtype)
     part = np.empty((kk, o), g.dtype)
-    for n0 in range(0, n, nb):
-        n1 = min(n, n0 + nb)
+    for n0 in range(lo, hi, nb):
+        n1 = min(hi, n0 + nb)
         rows = (n1 - n0) * per
         _im2col(x, col, n0, n1, sh, sw, dh, dw, ph, pw, oh, ow, kh, kw)
         gemm(col[:rows].T, g2[n0 * per:n0 * per + rows], part)
-        dk += part
+        for r in range(kk):
+            for p in range(o):
+                dk[r, p] += part[r, p]
+
+
+@njit(parallel=True, **_OPTS)
+def conv2d_bwd_filter(x, g, kh, kw, nt, sh, sw, dh, dw, ph, pw):
+    """The cotangent of conv2d_fwd's kernel: x (N, H, W, C), g (N, oh, ow, O) -> k-shaped;
+    ``nt`` batch chunks in parallel, each into its own partial sum (added at the end)."""
+    n, c = x.shape[0], x.shape[3]
+    oh, ow, o = g.shape[1], g.shape[2], g.shape[3]
+    kk = kh * kw * c
+    nch = max(1, min(n, nt))
+    parts = np.zeros((nch, kk, o), g.dtype)
+    g2 = g.reshape((n * oh * ow, o))
+    per = oh * ow
+    nb = _block_images(per, kk, o)
+    for ci in prange(nch):
+        lo, hi = _chunk(n, nch, ci)
+        _filter_chunk(x, g, g2, parts[ci], lo, hi, nb, sh, sw, dh, dw, ph, pw, kh, kw)
+    dk = parts[0].copy()
+    for ci in range(1, nch):
+        dk += parts[ci]
     return dk.reshape((kh, kw, c, o))
 
 
@@ -274,11 +351,10 @@ def depthwise_bwd_filter(x, g, kh, kw, mult, sh, sw, dh, dw, ph, pw):
 # -- pooling (window taps outside the input are skipped) -----------------------------------------
 
 @njit(**_OPTS)
-def max_pool_fwd(x, kh, kw, sh, sw, ph, pw, oh, ow):
-    """x (N, H, W, C) -> (N, oh, ow, C): the maximum of each window (nan propagates)."""
-    n, h, w, c = x.shape
-    out = np.empty((n, oh, ow, c), x.dtype)
-    for b in range(n):
+def _max_pool_fwd_chunk(x, out, n0, n1, kh, kw, sh, sw, ph, pw):
+    h, w, c = x.shape[1], x.shape[2], x.shape[3]
+    oh, ow = out.shape[1], out.shape[2]
+    for b in range(n0, n1):
         for i in range(oh):
             for j in range(ow):
                 first = True
@@ -300,6 +376,18 @@ def max_pool_fwd(x, kh, kw, sh, sw, ph, pw, oh, ow):
                                 m = out[b, i, j, q]
                                 if v > m or (v != v and m == m):
                                     out[b, i, j, q] = v
+
+
+@njit(parallel=True, **_OPTS)
+def max_pool_fwd(x, nt, kh, kw, sh, sw, ph, pw, oh, ow):
+    """x (N, H, W, C) -> (N, oh, ow, C): the maximum of each window (nan propagates);
+    ``nt`` batch chunks in parallel."""
+    n, c = x.shape[0], x.shape[3]
+    out = np.empty((n, oh, ow, c), x.dtype)
+    nch = max(1, min(n, nt))
+    for ci in prange(nch):
+        lo, hi = _chunk(n, nch, ci)
+        _max_pool_fwd_chunk(x, out, lo, hi, kh, kw, sh, sw, ph, pw)
     return out
 
 
@@ -339,21 +427,13 @@ def _max_pool_argmax(x, kh, kw, sh, sw, ph, pw, oh, ow):
 
 
 @njit(**_OPTS)
-def max_pool_grad(x, g, kh, kw, sh, sw, ph, pw):
-    """Routes g (N, oh, ow, C) to the first maximum of each window: -> x-shaped.
-
-    One pass over x: each window's winning tap per channel is kept in two C-long buffers
-    (no (N, oh, ow, C) index array). Non-overlapping unpadded windows (the common 2x2 / 2
-    pooling) write every covered input element exactly once -- g at the winner, 0 elsewhere
-    -- so only the rows and columns no window covers need zeroing; otherwise dx starts at
-    zero and the winners accumulate.
-    """
-    n, h, w, c = x.shape
+def _max_pool_grad_chunk(x, g, dx, n0, n1, relu, kh, kw, sh, sw, ph, pw):
+    """max_pool_grad over images n0..n1-1 (see there)."""
+    h, w, c = x.shape[1], x.shape[2], x.shape[3]
     oh, ow = g.shape[1], g.shape[2]
     tiled = sh >= kh and sw >= kw and ph == 0 and pw == 0
     if tiled:
-        dx = np.empty((n, h, w, c), g.dtype)
-        for b in range(n):
+        for b in range(n0, n1):
             for ih in range(oh * sh, h):
                 dx[b, ih, :, :] = 0
             for ih in range(min(oh * sh, h)):
@@ -364,10 +444,10 @@ def max_pool_grad(x, g, kh, kw, sh, sw, ph, pw):
                     for j in range(ow):
                         dx[b, ih, j * sw + kw:j * sw + sw, :] = 0
     else:
-        dx = np.zeros((n, h, w, c), g.dtype)
+        dx[n0:n1] = 0
     best = np.empty(c, x.dtype)
     tap = np.empty(c, np.int64)
-    for b in range(n):
+    for b in range(n0, n1):
         for i in range(oh):
             for j in range(ow):
                 first = True
@@ -394,6 +474,10 @@ def max_pool_grad(x, g, kh, kw, sh, sw, ph, pw):
                                     tap[q] = t
                 if first:                   # a window wholly in the padding: no input
                     continue
+                if relu:                    # the relu mask at the winner: x > 0
+                    for q in range(c):
+                        if not best[q] > 0:
+                            tap[q] = -1
                 t = -1
                 for a in range(kh):
                     ih = i * sh - ph + a
@@ -409,6 +493,27 @@ def max_pool_grad(x, g, kh, kw, sh, sw, ph, pw):
                             for q in range(c):
                                 if tap[q] == t:
                                     dx[b, ih, iw, q] += g[b, i, j, q]
+
+
+@njit(parallel=True, **_OPTS)
+def max_pool_grad(x, g, relu, nt, kh, kw, sh, sw, ph, pw):
+    """Routes g (N, oh, ow, C) to the first maximum of each window: -> x-shaped.
+
+    One pass over x: each window's winning tap per channel is kept in two C-long buffers
+    (no (N, oh, ow, C) index array). Non-overlapping unpadded windows (the common 2x2 / 2
+    pooling) write every covered input element exactly once -- g at the winner, 0 elsewhere
+    -- so only the rows and columns no window covers need zeroing; otherwise dx starts at
+    zero and the winners accumulate. ``relu``: also apply the gradient of a relu that
+    produced x (keep g only where x > 0): ``where(x > 0, max_pool_grad(x, g), 0)`` in one
+    pass (the winner is the only nonzero, so only its value needs testing). ``nt`` batch
+    chunks run in parallel.
+    """
+    n, h, w, c = x.shape
+    dx = np.empty((n, h, w, c), g.dtype)
+    nch = max(1, min(n, nt))
+    for ci in prange(nch):
+        lo, hi = _chunk(n, nch, ci)
+        _max_pool_grad_chunk(x, g, dx, lo, hi, relu, kh, kw, sh, sw, ph, pw)
     return dx
 
 

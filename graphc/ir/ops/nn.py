@@ -39,7 +39,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..types import ShapeError, TensorType, dim_str, dims_compatible, is_float, known, \
     result_dtype, shape_str
-from . import apply, defop
+from . import REGISTRY, apply, as_value, defop
 from .core import zeros_like
 
 DATA_FORMATS = ("channels_last", "channels_first")
@@ -788,3 +788,97 @@ defop("bias_add_grad", infer=_bias_grad_infer, reference=_bias_grad_ref, grad=_b
       normalize=_bias_grad_normalize,
       doc="bias_add_grad(grad) {data_format, bias_ndim}: the gradient of bias_add w.r.t. the "
           "bias (grad summed to the bias shape).")
+
+
+# -- fused epilogues (made by graphc.passes.fuse after autodiff, not by layers) -----------------
+#
+# ``conv2d_bias_act(x, k, b)`` = act(bias_add(conv2d(x, k), b)) and
+# ``max_pool2d_relu_grad(x, g)`` = where(x > 0, max_pool2d_grad(x, g), 0) (the gradient through
+# a relu whose output x was max-pooled) let a code generator add the bias and apply the relu
+# on a convolution's output blocks while they are in cache, and route the pooled gradient
+# through the relu mask in the same pass. Their gradients are written with the unfused ops.
+
+_ACTIVATIONS = ("linear", "relu")
+
+
+def _cba_normalize(types, attrs):
+    attrs = _conv_normalize("conv2d_bias_act", 2, PADDINGS)(types, attrs)
+    attrs["activation"] = _choice("conv2d_bias_act", "activation", attrs["activation"],
+                                  _ACTIVATIONS)
+    return attrs
+
+
+def _conv_attrs(attrs):
+    return {k: attrs[k] for k in ("strides", "padding", "dilation", "data_format")}
+
+
+def _cba_infer(types, strides, padding, dilation, data_format, activation):
+    if len(types) != 3:
+        raise ShapeError(f"conv2d_bias_act: takes 3 inputs (x, kernel, bias), got {len(types)}")
+    x, k, b = types
+    y = _conv_out_type("conv2d", 2, x, k, strides, padding, dilation, data_format)
+    if b.ndim != 1 or not dims_compatible(b.shape[0], k.shape[3]):
+        raise ShapeError(f"conv2d_bias_act: the bias {b} must be 1-D with one value per output "
+                         f"channel of the kernel {k}")
+    return TensorType(result_dtype(y.dtype, b.dtype), y.shape)
+
+
+def _cba_ref(x, k, b, strides, padding, dilation, data_format, activation):
+    xl = _to_last(x, data_format)
+    geo = _geometry(2, xl.shape, k.shape, strides, padding, dilation)
+    dtype = np.result_type(x, k, b)
+    y = _conv_forward(xl, k, geo).astype(dtype, copy=False)
+    y = np.add(y, b.astype(dtype, copy=False))
+    if activation == "relu":
+        y = np.where(y > 0, y, np.zeros((), dtype))
+    return _from_last(y.astype(dtype, copy=False), data_format)
+
+
+def _relu_mask(y, g):
+    """``g`` where ``y > 0``, else 0: the gradient through a relu with output ``y``."""
+    zero = as_value(0.0, like=y)
+    return apply("where", apply("greater", y, zero), g, as_value(0.0, like=g))
+
+
+def _cba_grad(node, gouts):
+    x, k, b = node.inputs
+    g = gouts[0]
+    if node.attrs["activation"] == "relu":
+        g = _relu_mask(node.outputs[0], g)
+    ca = _conv_attrs(node.attrs)
+    return [apply("conv2d_backprop_input", x, k, g, **ca),
+            apply("conv2d_backprop_filter", x, k, g, **ca),
+            apply("bias_add_grad", g, data_format=ca["data_format"], bias_ndim=1)]
+
+
+defop("conv2d_bias_act", infer=_cba_infer, reference=_cba_ref, grad=_cba_grad, kind="nn",
+      defaults={"strides": 1, "padding": "valid", "dilation": 1,
+                "data_format": "channels_last", "activation": "linear"},
+      normalize=_cba_normalize,
+      doc="conv2d_bias_act(x, kernel, bias) {strides, padding, dilation, data_format, "
+          "activation 'linear' | 'relu'}: act(bias_add(conv2d(x, kernel), bias)) as one op.")
+
+
+def _mprg_infer(types, pool_size, strides, padding, data_format):
+    if len(types) != 2:
+        raise ShapeError(f"max_pool2d_relu_grad: takes 2 inputs (x, grad), got {len(types)}")
+    return REGISTRY["max_pool2d_grad"].infer(types, pool_size=pool_size, strides=strides,
+                                             padding=padding, data_format=data_format)
+
+
+def _mprg_ref(x, g, **attrs):
+    dx = REGISTRY["max_pool2d_grad"].reference(x, g, **attrs)
+    return np.where(x > 0, dx, np.zeros((), dx.dtype)).astype(dx.dtype, copy=False)
+
+
+def _mprg_grad(node, gouts):
+    x = node.inputs[0]
+    return [None, apply("max_pool2d_grad_grad", x, _relu_mask(x, gouts[0]), **node.attrs)]
+
+
+defop("max_pool2d_relu_grad", infer=_mprg_infer, reference=_mprg_ref, grad=_mprg_grad,
+      kind="nn", defaults={"pool_size": 2, "strides": None, "padding": "valid",
+                           "data_format": "channels_last"},
+      normalize=_pool_normalize("max_pool2d_relu_grad", 2),
+      doc="max_pool2d_relu_grad(x, grad): where(x > 0, max_pool2d_grad(x, grad), 0), the "
+          "gradient through max_pool2d and the relu whose output x it pooled.")

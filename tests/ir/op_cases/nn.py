@@ -396,6 +396,55 @@ def _bias_cases():
     ]
 
 
+def _fused_epilogue_cases():
+    """conv2d_bias_act and max_pool2d_relu_grad (made by the fuse pass) against the naive
+    loops composed by hand: conv + bias (+ relu), and the pool gradient masked by x > 0."""
+    cases = []
+    for xs, ks, st, pad, dil, fmt, act in [
+            ((2, 5, 5, 2), (3, 3, 2, 3), 1, "valid", 1, "channels_last", "relu"),
+            ((2, 5, 6, 2), (3, 2, 2, 3), (2, 1), "same", 1, "channels_last", "linear"),
+            ((2, 6, 6, 2), (2, 2, 2, 2), 1, "same", 2, "channels_first", "relu"),
+            ((2, 5, 5, 2), (3, 3, 2, 3), 2, "valid", 1, "channels_first", "linear")]:
+        x, k, b = rand(*xs), rand(*ks, seed=1), rand(ks[3], seed=2)
+        s2 = (st, st) if isinstance(st, int) else st
+        attrs = dict(strides=st, padding=pad, dilation=dil, data_format=fmt, activation=act)
+
+        def exp(x, k, b, s2=s2, pad=pad, dil=dil, fmt=fmt, act=act):
+            xl = to_last(x) if fmt == "channels_first" else x
+            y = naive_conv2d(xl, k, s2, pad, (dil, dil)) + b
+            if act == "relu":
+                y = np.where(y > 0, y, 0.0)
+            return to_first(y) if fmt == "channels_first" else y
+        if fmt == "channels_first":
+            x = to_first(x)
+        cases.append(Case("conv2d_bias_act", [x, k, b], exp, attrs=attrs, atol=1e-5,
+                          name=f"s{st}-{pad}-d{dil}-{fmt}-{act}"))
+    x = rand(4, 5, 5, 2)
+    cases.append(Case("conv2d_bias_act", [x, rand(3, 3, 2, 3, seed=1), rand(3, seed=2)],
+                      lambda x, k, b: np.maximum(naive_conv2d(x, k) + b, 0.0),
+                      attrs=dict(activation="relu"), batch=True, grad=False, atol=1e-5,
+                      name="batch"))
+    for xs, pool, st, pad, fmt in [((2, 5, 5, 2), 2, None, "valid", "channels_last"),
+                                   ((2, 5, 5, 2), 3, 2, "same", "channels_last"),
+                                   ((2, 6, 5, 2), (3, 2), (2, 1), "valid", "channels_first")]:
+        p2 = (pool, pool) if isinstance(pool, int) else pool
+        s2 = p2 if st is None else ((st, st) if isinstance(st, int) else st)
+        attrs = dict(pool_size=pool, strides=st, padding=pad, data_format=fmt)
+        x = rand(*xs)                                   # half of it <= 0: the relu mask
+        y = naive_pool2d(x, p2, s2, pad, "max")
+        g = rand(*y.shape, seed=3)
+
+        def exp(x, g, p2=p2, s2=s2, pad=pad, fmt=fmt):
+            xl, gl = (to_last(x), to_last(g)) if fmt == "channels_first" else (x, g)
+            dx = np.where(xl > 0, naive_max_pool2d_grad(xl, gl, p2, s2, pad), 0.0)
+            return to_first(dx) if fmt == "channels_first" else dx
+        if fmt == "channels_first":
+            x, g = to_first(x), to_first(g)
+        cases.append(Case("max_pool2d_relu_grad", [x, g], exp, attrs=attrs, grad=(1,),
+                          name=f"p{pool}-s{st}-{pad}-{fmt}"))
+    return cases
+
+
 CASES = [
     # conv2d: strides 1/2, valid/same (odd and even kernels), dilation 2, both formats
     _conv2d_case((2, 5, 5, 2), (3, 3, 2, 3), name="valid-s1"),
@@ -437,4 +486,5 @@ CASES = [
     *_pool_cases(1),
     *_pool_cases(2),
     *_bias_cases(),
+    *_fused_epilogue_cases(),
 ]
