@@ -503,6 +503,21 @@ def _index_fix(ctx, c, size, op):
     ctx.line(f"    raise IndexError('{op}: an index is out of range')")
 
 
+def _gather_loops(ctx, i1, a_, n_, b_, op, stmt) -> None:
+    """``for k`` over the flat indices ``i1`` (wrapped, checked against ``n_``), ``for a`` in
+    ``a_``, ``for j`` in ``b_``: one line ``stmt.format(a=, c=, k=, j=)``, c the index."""
+    k, c, a, j = ctx.fresh("i"), ctx.fresh("n"), ctx.fresh("i"), ctx.fresh("j")
+    ctx.loop(k, f"{i1}.size")
+    ctx.line(f"{c} = {i1}[{k}]")
+    _index_fix(ctx, c, n_, op)
+    ctx.loop(a, a_)
+    ctx.loop(j, b_)
+    ctx.line(stmt.format(a=a, c=c, k=k, j=j))
+    ctx.dedent()
+    ctx.dedent()
+    ctx.dedent()
+
+
 def _emit_gather_any(ctx, node):
     """``params.take(indices, axis)``: params seen as (A, N, B), the result as (A, K, B)."""
     p, idx = node.inputs
@@ -514,16 +529,7 @@ def _emit_gather_any(ctx, node):
     ctx.line(f"{p3} = reshape_c({pn}, ({a_}, {n_}, {b_}))")
     ctx.line(f"{i1} = reshape_c({iname}, {iname}.size)")
     ctx.line(f"{o3} = empty_c(({a_}, {i1}.size, {b_}), {NP_DTYPE[out.dtype]})")
-    k, c, a, j = ctx.fresh("i"), ctx.fresh("n"), ctx.fresh("i"), ctx.fresh("j")
-    ctx.loop(k, f"{i1}.size")
-    ctx.line(f"{c} = {i1}[{k}]")
-    _index_fix(ctx, c, n_, "gather")
-    ctx.loop(a, a_)
-    ctx.loop(j, b_)
-    ctx.line(f"{o3}[{a}, {k}, {j}] = {p3}[{a}, {c}, {j}]")
-    ctx.dedent()
-    ctx.dedent()
-    ctx.dedent()
+    _gather_loops(ctx, i1, a_, n_, b_, "gather", o3 + "[{a}, {k}, {j}] = " + p3 + "[{a}, {c}, {j}]")
     pd = _dims(ctx, pn, p)
     dims = pd[:axis] + _dims(ctx, iname, idx) + pd[axis + 1:]
     t = ctx.fresh("t")
@@ -542,17 +548,10 @@ def _emit_gather_grad(ctx, node):
     g3, i1, o3 = ctx.fresh("t"), ctx.fresh("t"), ctx.fresh("t")
     ctx.line(f"{i1} = reshape_c({iname}, {iname}.size)")
     ctx.line(f"{g3} = reshape_c({gn}, ({a_}, {i1}.size, {b_}))")
-    ctx.line(f"{o3} = np.zeros(({a_}, {n_}, {b_}), {NP_DTYPE[out.dtype]})")
-    k, c, a, j = ctx.fresh("i"), ctx.fresh("n"), ctx.fresh("i"), ctx.fresh("j")
-    ctx.loop(k, f"{i1}.size")
-    ctx.line(f"{c} = {i1}[{k}]")
-    _index_fix(ctx, c, n_, "gather_grad")
-    ctx.loop(a, a_)
-    ctx.loop(j, b_)
-    ctx.line(f"{o3}[{a}, {c}, {j}] += {g3}[{a}, {k}, {j}]")
-    ctx.dedent()
-    ctx.dedent()
-    ctx.dedent()
+    ctx.line(f"{o3} = empty_c(({a_}, {n_}, {b_}), {NP_DTYPE[out.dtype]})")
+    ctx.line(f"fill_c({o3}, {ctx.literal(0, out.dtype)})")
+    _gather_loops(ctx, i1, a_, n_, b_, "gather_grad",
+                  o3 + "[{a}, {c}, {j}] += " + g3 + "[{a}, {k}, {j}]")
     t = ctx.fresh("t")
     ctx.line(f"{t} = reshape_c({o3}, {_tuple(_dims(ctx, pn, p))})")
     ctx.define(out, t, "C")

@@ -87,7 +87,8 @@ def reduce_infer(op: str, dtype=None):
     def infer(types, axes=None, keepdims=False, **attrs):
         t = types[0]
         ax = normalize_axes(axes, t.ndim, op)
-        shape = tuple((1 if i in ax else d) for i, d in enumerate(t.shape) if keepdims or i not in ax)
+        shape = tuple((1 if i in ax else d) for i, d in enumerate(t.shape)
+                      if keepdims or i not in ax)
         return TensorType(dtype or t.dtype, shape)
     return infer
 
