@@ -564,14 +564,18 @@ def blas_set_threads(n: int) -> None:
 # floating-point environment
 # ---------------------------------------------------------------------------------------------
 
+def _mxcsr_call(builder, name, slot):
+    fnty = ir.FunctionType(ir.VoidType(), [ir.PointerType(ir.IntType(8))])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, name)
+    builder.call(fn, [builder.bitcast(slot, ir.PointerType(ir.IntType(8)))])
+
+
 @intrinsic
 def _mxcsr_get(typingctx):
     def codegen(context, builder, sig, args):
         i32 = ir.IntType(32)
         slot = cgutils.alloca_once(builder, i32)
-        fnty = ir.FunctionType(ir.VoidType(), [ir.PointerType(ir.IntType(8))])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.x86.sse.stmxcsr")
-        builder.call(fn, [builder.bitcast(slot, ir.PointerType(ir.IntType(8)))])
+        _mxcsr_call(builder, "llvm.x86.sse.stmxcsr", slot)
         return builder.load(slot)
     return types.int32(), codegen
 
@@ -585,18 +589,9 @@ def _mxcsr_set(typingctx, value):
         v = args[0]
         if v.type.width != 32:
             v = builder.trunc(v, ir.IntType(32))
-        slot = cgutils.alloca_once_value(builder, v)
-        fnty = ir.FunctionType(ir.VoidType(), [ir.PointerType(ir.IntType(8))])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.x86.sse.ldmxcsr")
-        builder.call(fn, [builder.bitcast(slot, ir.PointerType(ir.IntType(8)))])
+        _mxcsr_call(builder, "llvm.x86.sse.ldmxcsr", cgutils.alloca_once_value(builder, v))
         return context.get_dummy_value()
     return types.none(value), codegen
-
-
-def _mxcsr_call(builder, name, slot):
-    fnty = ir.FunctionType(ir.VoidType(), [ir.PointerType(ir.IntType(8))])
-    fn = cgutils.get_or_insert_function(builder.module, fnty, name)
-    builder.call(fn, [builder.bitcast(slot, ir.PointerType(ir.IntType(8)))])
 
 
 if X86:
