@@ -403,7 +403,8 @@ def system_info() -> dict:
     return {"versions": versions,
             "platform": {"system": platform.platform(), "machine": platform.machine(),
                          "cpu": cpu_name(), "cores": os.cpu_count()},
-            "blas": blas, "cuda": cuda,
+            "blas": blas, "blas_coretype": os.environ.get("OPENBLAS_CORETYPE") or None,
+            "cuda": cuda,
             "settings_file": path, "settings": settings, "settings_error": settings_error,
             "home": config.home(), "cache_dir": cache_dir(),
             "graphviz": graphviz_available(), "calibration": calib}
@@ -425,6 +426,9 @@ def cmd_info(args) -> int:
     lines.append(f"cpu        {p['cpu']} ({p['cores']} cores)")
     for b in info["blas"] or [{"internal_api": "unknown"}]:
         lines.append("blas       " + ", ".join(f"{k}={v}" for k, v in b.items() if v is not None))
+    if info["blas_coretype"]:
+        # OpenBLAS then runs the kernels named, not the best ones for this CPU (GEMM speed)
+        lines.append(f"           kernels forced by OPENBLAS_CORETYPE={info['blas_coretype']}")
     c = info["cuda"]
     lines.append(f"cuda       {'available' if c['available'] else 'not available'} "
                  f"(driver library: {'yes' if c['libcuda'] else 'no'}, numba-cuda: "

@@ -143,3 +143,14 @@ def test_python_dash_m_graphc_entry_point():
     proc = subprocess.run([sys.executable, "-m", "graphc", "frobnicate"],
                           capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_info_says_when_openblas_kernels_are_forced(capsys, monkeypatch):
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    code, out, _ = run(capsys, "info")
+    assert code == 0 and "kernels forced by OPENBLAS_CORETYPE=Haswell" in out
+    monkeypatch.delenv("OPENBLAS_CORETYPE")
+    code, out, _ = run(capsys, "info")
+    assert code == 0 and "OPENBLAS_CORETYPE" not in out
+    code, out, _ = run(capsys, "info", "--format", "json")
+    assert json.loads(out)["blas_coretype"] is None
