@@ -610,19 +610,8 @@ if X86:
             return old
         return types.int32(), codegen
 
-    @intrinsic
-    def ftz_exit(typingctx, saved):
-        """Restore the MXCSR saved by :func:`ftz_enter`."""
-        if not isinstance(saved, types.Integer):
-            return None
-
-        def codegen(context, builder, sig, args):
-            v = args[0]
-            if v.type.width != 32:
-                v = builder.trunc(v, ir.IntType(32))
-            _mxcsr_call(builder, "llvm.x86.sse.ldmxcsr", cgutils.alloca_once_value(builder, v))
-            return context.get_dummy_value()
-        return types.none(saved), codegen
+    # restoring the MXCSR saved by ftz_enter is setting it
+    ftz_exit = _mxcsr_set
 
     @njit(cache=True)
     def mxcsr(value=-1):
