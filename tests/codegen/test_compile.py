@@ -204,3 +204,30 @@ def test_outputs_that_are_inputs_and_constants():
     o[1][0] = 9                                   # caller owns the returned array
     np.testing.assert_array_equal(fn([xa])[1], [1, 2])
     np.testing.assert_array_equal(o[2], [4, 6])
+
+
+def test_single_optimisation_pipeline_still_vectorises_and_restores_numba(monkeypatch):
+    from numba import njit
+    from numba.core.codegen import CPUCodegen
+
+    from graphc.codegen import _single_optimisation_pipeline
+    original = CPUCodegen.__dict__["_function_pass_manager"]
+
+    @njit(cache=False, fastmath=True, error_model="numpy")
+    def axpy(a, x, y, out):
+        for i in range(x.size):
+            out[i] = a * x[i] + y[i]
+
+    x = np.arange(64, dtype=np.float32)
+    out = np.empty_like(x)
+    with _single_optimisation_pipeline():
+        assert CPUCodegen.__dict__["_function_pass_manager"] is not original
+        axpy(np.float32(2.0), x, x, out)             # compiled with function-level opt 0
+    assert CPUCodegen.__dict__["_function_pass_manager"] is original
+    np.testing.assert_array_equal(out, 3 * x)
+    asm = axpy.inspect_asm(axpy.signatures[0])
+    assert "ymm" in asm or "zmm" in asm               # the module -O3 pipeline vectorised it
+    monkeypatch.setenv("GRAPHC_NUMBA_FUNCTION_OPT", "fast")
+    with pytest.raises(ValueError, match="GRAPHC_NUMBA_FUNCTION_OPT must be 0, 1, 2 or 3"):
+        with _single_optimisation_pipeline():
+            pass
