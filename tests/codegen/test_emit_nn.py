@@ -180,14 +180,16 @@ def _conv_filter_grad_numpy(x, g, kh, kw, sh, sw, ph, pw):
     return dk
 
 
-@pytest.mark.parametrize("c", [1, 2, 5])        # K = 9 * c: direct loops (<= 16) and im2col
-def test_conv_filter_gradient_direct_and_im2col_paths_match_numpy(c):
-    assert (9 * c <= kernels._DIRECT_MAX_K) == (c == 1)
+@pytest.mark.parametrize("kh, c", [(3, 1), (2, 2), (3, 2), (3, 5)])
+def test_conv_filter_gradient_direct_and_im2col_paths_match_numpy(kh, c):
+    # (3, 1): the single-channel 3x3 kernel; K = kh * 3 * c <= 16 (2x3 taps, 2 channels):
+    # the general direct loops; above: im2col + sgemm
+    assert (kh * 3 * c <= kernels._DIRECT_MAX_K) == (kh * c <= 4)
     rng = np.random.default_rng(4)
     x = rng.normal(size=(3, 7, 6, c)).astype(np.float32)
-    g = rng.normal(size=(3, 4, 3, 4)).astype(np.float32)        # 3x3 taps, stride 2, pad 1
-    got = kernels.conv2d_bwd_filter(x, g, 3, 3, 2, 2, 2, 1, 1, 1, 1)
-    np.testing.assert_allclose(got, _conv_filter_grad_numpy(x, g, 3, 3, 2, 2, 1, 1),
+    g = rng.normal(size=(3, 4, 3, 4)).astype(np.float32)        # stride 2, pad 1
+    got = kernels.conv2d_bwd_filter(x, g, kh, 3, 2, 2, 2, 1, 1, 1, 1)
+    np.testing.assert_allclose(got, _conv_filter_grad_numpy(x, g, kh, 3, 2, 2, 1, 1),
                                rtol=1e-4, atol=1e-4)
 
 
@@ -219,7 +221,12 @@ _GEOMS = [  # (H, W, C, O, KH, KW, strides, dilation, padding)
     (7, 6, 3, 4, 3, 3, (1, 1), (1, 1), "valid"),
     (7, 6, 1, 5, 3, 2, (2, 1), (1, 1), "same"),       # 1 channel: direct filter gradient
     (8, 7, 2, 3, 2, 3, (1, 2), (2, 1), "same"),
-    (6, 6, 4, 2, 3, 3, (2, 2), (1, 1), "valid")]
+    (6, 6, 4, 2, 3, 3, (2, 2), (1, 1), "valid"),
+    # one channel, 3x3: the direct single-channel kernels; valid, and same padding with
+    # strides and dilation (a zero-padded copy, windows reaching past the input)
+    (7, 6, 1, 5, 3, 3, (1, 1), (1, 1), "valid"),
+    (8, 7, 1, 3, 3, 3, (2, 1), (1, 2), "same"),
+    (7, 9, 1, 17, 3, 3, (2, 3), (2, 1), "same")]
 
 
 def _conv_case(geom, fmt, n=5, seed=7):
@@ -322,3 +329,4 @@ def test_programs_with_parallel_kernels_keep_blas_at_one_thread(monkeypatch):
     w = _ph((3, 3, 2, 4), "w")
     fn = compile_graph(Graph([x, w], [apply("conv2d", x, w)]))
     assert fn.blas_threads is not None and fn.blas_threads.fixed == 1
+
