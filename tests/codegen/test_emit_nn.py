@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit, prange
 
 from graphc.codegen import compile_graph
-from graphc.codegen.cpu import kernels
+from graphc.codegen.cpu import kernels, native
 from graphc.codegen.cpu.emit import native_supported
 from graphc.ir import Graph, TensorType, apply, evaluate, source
 from graphc.passes.autodiff import gradients
@@ -330,3 +331,32 @@ def test_programs_with_parallel_kernels_keep_blas_at_one_thread(monkeypatch):
     fn = compile_graph(Graph([x, w], [apply("conv2d", x, w)]))
     assert fn.blas_threads is not None and fn.blas_threads.fixed == 1
 
+
+@pytest.mark.skipif(not native.FTZ_SUPPORTED, reason="FTZ/DAZ are x86 MXCSR bits")
+def test_parallel_kernels_run_every_chunk_under_the_callers_ftz_daz():
+    """A generated function sets FTZ/DAZ on its thread; the batch chunks that numba's worker
+    threads run must use it too (a denormal input is zero under DAZ), and the workers get
+    their own environment back afterwards."""
+    @njit(parallel=True)
+    def worker_mxcsr(nch):
+        out = np.empty(nch, np.int64)
+        for ci in prange(nch):
+            out[ci] = native.mxcsr()
+        return out
+
+    @njit
+    def conv_under_ftz(x, k):
+        saved = native.ftz_enter()
+        y = kernels.conv2d_fwd(x, k, np.empty(0, np.float32), False, 4,
+                               1, 1, 1, 1, 0, 0, 2, 2)
+        native.ftz_exit(saved)
+        return y
+
+    before = worker_mxcsr(8)
+    x = np.full((8, 3, 3, 2), 1e-39, np.float32)          # denormal: zero under DAZ
+    k = np.ones((2, 2, 2, 3), np.float32)
+    y = conv_under_ftz(x, k)
+    assert y.shape == (8, 2, 2, 3) and np.all(y == 0), y.reshape(8, -1)[:, 0]
+    plain = kernels.conv2d_fwd(x, k, np.empty(0, np.float32), False, 4, 1, 1, 1, 1, 0, 0, 2, 2)
+    assert np.all(plain > 0)                               # without FTZ: denormal sums
+    np.testing.assert_array_equal(worker_mxcsr(8), before)

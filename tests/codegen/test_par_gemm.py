@@ -140,3 +140,22 @@ def test_backward_products_take_transposed_views_without_copies(parallel):
     src = lower(g, parallel=parallel).source
     assert ".T\n" in src                       # x^T, W^T are views ...
     assert "ascontiguousarray" not in src      # ... that reach BLAS without a copy
+
+
+@pytest.mark.skipif(not native.FTZ_SUPPORTED, reason="FTZ/DAZ are x86 MXCSR bits")
+def test_par_gemm_blocks_run_under_the_callers_ftz_daz():
+    @njit
+    def under_ftz(a, b, out):
+        saved = native.ftz_enter()
+        native.par_gemm(a, b, out)
+        native.ftz_exit(saved)
+
+    a = np.full((64, 256), 1e-41, np.float32)       # denormal; every sum stays denormal
+    b = np.ones((256, 512), np.float32)
+    assert 64 * 256 * 512 >= native.PAR_GEMM_MIN_WORK  # split over the threads
+    out = np.full((64, 512), np.nan, np.float32)
+    native.blas_set_threads(1)
+    under_ftz(a, b, out)
+    assert np.all(out == 0)                           # DAZ in every block
+    native.par_gemm(a, b, out)
+    assert np.all(out > 0)                            # without it: denormal results

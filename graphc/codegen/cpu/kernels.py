@@ -26,14 +26,16 @@ call (the executor's BLAS policy fixes 1 thread for programs that import them:
 emit_nn.PARALLEL_KERNELS). The filter gradient sums per-chunk partials at the end; every
 other output element is written by exactly one chunk (race-free). ``conv2d_fwd`` also takes
 the fused epilogue of ``conv2d_bias_act`` (bias, relu) and ``max_pool_grad`` the relu mask of
-``max_pool2d_relu_grad``, applied while the data is in cache.
+``max_pool2d_relu_grad``, applied while the data is in cache. Each chunk runs under the
+caller's floating-point environment (``native.fpenv_adopt``: the generated function's
+FTZ/DAZ), whichever of numba's threads takes it.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
 
-from .native import gemm
+from .native import fpenv_adopt, fpenv_get, ftz_exit, gemm
 
 # elements of an im2col block plus its GEMM output (~512 KB of float32): both stay in L2
 # while the epilogue (bias, relu) or col2im works on them
@@ -240,11 +242,16 @@ def conv2d_fwd(x, k, bias, relu, nt, sh, sw, dh, dw, ph, pw, oh, ow):
     nch = max(1, min(n, nt))
     if kh == 3 and kw == 3 and c == 1:      # single-channel 3x3: direct loops (above)
         xp = _c1_window_input(x, ph, pw, sh, sw, dh, dw, oh, ow)
+        fp = fpenv_get()
         for ci in prange(nch):
+            saved = fpenv_adopt(fp)    # the caller's FTZ/DAZ (native.fpenv_adopt)
             lo, hi = _chunk(n, nch, ci)
             _c1_3x3_fwd_rows(xp, k2, bias, relu, out, lo, hi, sh, sw, dh, dw)
+            ftz_exit(saved)
         return out
+    fp = fpenv_get()
     for ci in prange(nch):
+        saved = fpenv_adopt(fp)    # the caller's FTZ/DAZ (native.fpenv_adopt)
         lo, hi = _chunk(n, nch, ci)
         col = np.empty((min(nb, hi - lo) * per, kk), x.dtype)
         for n0 in range(lo, hi, nb):
@@ -254,6 +261,7 @@ def conv2d_fwd(x, k, bias, relu, nt, sh, sw, dh, dw, ph, pw, oh, ow):
             blk = out2[n0 * per:n0 * per + rows]
             gemm(col[:rows], k2, blk)
             _epilogue(blk, bias, relu)
+        ftz_exit(saved)
     return out
 
 
@@ -270,7 +278,9 @@ def conv2d_bwd_input(xshape_h, xshape_w, k, g, nt, sh, sw, dh, dw, ph, pw):
     per = oh * ow
     nb = _block_images(per, kk, o)
     nch = max(1, min(n, nt))
+    fp = fpenv_get()
     for ci in prange(nch):
+        saved = fpenv_adopt(fp)    # the caller's FTZ/DAZ (native.fpenv_adopt)
         lo, hi = _chunk(n, nch, ci)
         dx[lo:hi] = 0
         dcol = np.empty((min(nb, hi - lo) * per, kk), g.dtype)
@@ -279,6 +289,7 @@ def conv2d_bwd_input(xshape_h, xshape_w, k, g, nt, sh, sw, dh, dw, ph, pw):
             rows = (n1 - n0) * per
             gemm(g2[n0 * per:n0 * per + rows], k2t, dcol[:rows])
             _col2im(dcol, dx, n0, n1, sh, sw, dh, dw, ph, pw, oh, ow, kh, kw)
+        ftz_exit(saved)
     return dx
 
 
@@ -342,13 +353,19 @@ def conv2d_bwd_filter(x, g, kh, kw, nt, sh, sw, dh, dw, ph, pw):
     nb = _block_images(per, kk, o)
     if kh == 3 and kw == 3 and c == 1:      # single-channel 3x3: direct loops (above)
         xp = _c1_window_input(x, ph, pw, sh, sw, dh, dw, oh, ow)
+        fp = fpenv_get()
         for ci in prange(nch):
+            saved = fpenv_adopt(fp)    # the caller's FTZ/DAZ (native.fpenv_adopt)
             lo, hi = _chunk(n, nch, ci)
             parts[ci] = _c1_3x3_filter_rows(xp, g, lo, hi, sh, sw, dh, dw)
+            ftz_exit(saved)
     else:
+        fp = fpenv_get()
         for ci in prange(nch):
+            saved = fpenv_adopt(fp)    # the caller's FTZ/DAZ (native.fpenv_adopt)
             lo, hi = _chunk(n, nch, ci)
             _filter_chunk(x, g, g2, parts[ci], lo, hi, nb, sh, sw, dh, dw, ph, pw, kh, kw)
+            ftz_exit(saved)
     dk = parts[0].copy()
     for ci in range(1, nch):
         dk += parts[ci]
@@ -486,9 +503,12 @@ def max_pool_fwd(x, nt, kh, kw, sh, sw, ph, pw, oh, ow):
     n, c = x.shape[0], x.shape[3]
     out = np.empty((n, oh, ow, c), x.dtype)
     nch = max(1, min(n, nt))
+    fp = fpenv_get()
     for ci in prange(nch):
+        saved = fpenv_adopt(fp)    # the caller's FTZ/DAZ (native.fpenv_adopt)
         lo, hi = _chunk(n, nch, ci)
         _max_pool_fwd_chunk(x, out, lo, hi, kh, kw, sh, sw, ph, pw)
+        ftz_exit(saved)
     return out
 
 
@@ -612,9 +632,12 @@ def max_pool_grad(x, g, relu, nt, kh, kw, sh, sw, ph, pw):
     n, h, w, c = x.shape
     dx = np.empty((n, h, w, c), g.dtype)
     nch = max(1, min(n, nt))
+    fp = fpenv_get()
     for ci in prange(nch):
+        saved = fpenv_adopt(fp)    # the caller's FTZ/DAZ (native.fpenv_adopt)
         lo, hi = _chunk(n, nch, ci)
         _max_pool_grad_chunk(x, g, dx, lo, hi, relu, kh, kw, sh, sw, ph, pw)
+        ftz_exit(saved)
     return dx
 
 
