@@ -15,7 +15,9 @@ ancestor).
 Before the elementwise regions, convolution epilogues are folded into NN ops
 (:func:`fuse_conv_epilogues`): ``relu(bias_add(conv2d(x, k), b))`` becomes one
 ``conv2d_bias_act`` and the relu's gradient after a max pooling one ``max_pool2d_relu_grad``,
-so the code generator adds the bias and applies the relu while each output block is in cache.
+so the code generator adds the bias and applies the relu while each output block is in cache;
+then a pooled layer's filter gradient reads the pooled gradient directly
+(:func:`fuse_pool_filter_grads`) where nothing else needs the full-size one.
 
 Example:
     >>> g2 = fuse(graph)        # six chained elementwise ops -> one fused node
@@ -119,7 +121,7 @@ def fuse(graph: Graph) -> Graph:
         >>> [n.op for n in fused.nodes() if n.inputs]
         ['fused']
     """
-    graph = fuse_conv_epilogues(graph)
+    graph = fuse_pool_filter_grads(fuse_conv_epilogues(graph))
     regions = find_regions(graph)
     if not regions:
         return graph
@@ -329,6 +331,98 @@ def fuse_conv_epilogues(graph: Graph) -> Graph:
             mpg = n.inputs[1].node
             mapped[id(n.outputs[0])] = _fused_node(
                 "max_pool2d_relu_grad", [get(v) for v in mpg.inputs], mpg.attrs, n)
+            continue
+        ins = [get(v) for v in n.inputs]
+        if all(a is b for a, b in zip(ins, n.inputs)):
+            continue
+        cur = Node(n.op, ins, n.attrs, [o.type for o in n.outputs], scope=n.scope, src=n.src)
+        for old, rep in zip(n.outputs, cur.outputs):
+            mapped[id(old)] = rep
+    return Graph(list(graph.inputs), [get(v) for v in graph.outputs],
+                 [(v, get(u)) for v, u in graph.updates], name=graph.name)
+
+
+def fuse_pool_filter_grads(graph: Graph) -> Graph:
+    """Give a pooled convolution's filter and bias gradients the POOLED gradient.
+
+    ``M = max_pool2d_relu_grad(y, g)`` is an (N, H, W, C) array; in a first layer (no input
+    gradient) its only users are the filter gradient and the bias gradient. Rewrites, when
+    every user of M is one of these:
+
+    - ``conv2d_backprop_filter(x, k, M)`` -> ``conv2d_backprop_filter_pool(x, k, y, g)``;
+    - ``bias_add_grad(M)`` -> ``bias_add_grad(where(greater(P, 0), g, 0))`` with ``P =
+      max_pool2d(y)`` (same pooling) already in the graph: M holds each g at its window's
+      winner when that is > 0, i.e. when the window's maximum P is > 0, and nothing else,
+      so both sum to the same bias gradient (nan: P is nan and greater is false, as M's
+      mask is).
+
+    Then M is computed by no one. Valid for any geometry and layout; the code generator runs
+    the common single-channel 3x3 / 2x2 case as one fused loop.
+
+    Args:
+        graph: the graph (after fuse_conv_epilogues; not modified).
+    Returns:
+        A new Graph, or ``graph`` itself when nothing matched.
+    """
+    from ..ir.ops.nn import _relu_mask
+    order = graph.nodes()
+    users: dict[int, list[Node]] = {}
+    for n in order:
+        for v in n.inputs:
+            users.setdefault(id(v), []).append(n)
+    roots = {id(v) for v in graph.roots()}
+
+    def pool_of(m: Node):
+        """The max_pool2d of m's y with m's pooling, or None."""
+        y = m.inputs[0]
+        for u in users.get(id(y), []):
+            if u.op == "max_pool2d" and u.inputs[0] is y and all(
+                    u.attrs[k] == m.attrs[k]
+                    for k in ("pool_size", "strides", "padding", "data_format")):
+                return u.outputs[0]
+        return None
+
+    plan: dict[int, tuple] = {}       # M node id -> (its pooled output P or None)
+    for m in order:
+        if m.op != "max_pool2d_relu_grad" or id(m.outputs[0]) in roots:
+            continue
+        v = m.outputs[0]
+        fmt = m.attrs["data_format"]
+        us = users.get(id(v), [])
+        filters = [u for u in us if u.op == "conv2d_backprop_filter" and u.inputs[2] is v
+                   and u.inputs[0] is not v and u.attrs["data_format"] == fmt]
+        biases = [u for u in us if u.op == "bias_add_grad" and u.attrs.get("bias_ndim") == 1
+                  and u.attrs["data_format"] == fmt]
+        if not filters or len(filters) + len(biases) != len(us):
+            continue
+        p = pool_of(m) if biases else None
+        if biases and p is None:
+            continue
+        plan[m.id] = p
+    if not plan:
+        return graph
+
+    mapped: dict[int, Value] = {}
+
+    def get(v: Value) -> Value:
+        return mapped.get(id(v), v)
+
+    for n in order:
+        if not n.inputs:
+            continue
+        src = n.inputs[-1].node if n.op == "conv2d_backprop_filter" else n.inputs[0].node
+        if n.op in ("conv2d_backprop_filter", "bias_add_grad") and src.id in plan:
+            y, g = (get(v) for v in src.inputs)
+            if n.op == "conv2d_backprop_filter":
+                attrs = dict(n.attrs, pool_size=src.attrs["pool_size"],
+                             pool_strides=src.attrs["strides"],
+                             pool_padding=src.attrs["padding"])
+                mapped[id(n.outputs[0])] = _fused_node(
+                    "conv2d_backprop_filter_pool",
+                    [get(n.inputs[0]), get(n.inputs[1]), y, g], attrs, n)
+            else:
+                masked = _relu_mask(get(plan[src.id]), g)
+                mapped[id(n.outputs[0])] = _fused_node("bias_add_grad", [masked], n.attrs, n)
             continue
         ins = [get(v) for v in n.inputs]
         if all(a is b for a, b in zip(ins, n.inputs)):

@@ -15,7 +15,7 @@ loops, see kernels._DIRECT_MAX_K); depthwise convolution (no channel reduction) 
 loops. The 2-D convolution and max-pooling kernels split the batch over ``threads()`` chunks
 run in parallel (PARALLEL_KERNELS; see kernels' docstring), and the fused epilogue ops made
 by graphc.passes.fuse (``conv2d_bias_act``, ``max_pool2d_relu_grad``) map onto the same
-kernels with their bias / relu flags.
+kernels with their bias / relu flags; ``conv2d_backprop_filter_pool`` has a kernel of its own.
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from .emit import EMITTERS, _tuple
 # kernels of graphc.codegen.cpu.kernels that split the batch over threads (prange); the
 # executor's BLAS policy keeps OpenBLAS at one thread in programs that call them
 PARALLEL_KERNELS = ("conv2d_fwd", "conv2d_bwd_input", "conv2d_bwd_filter", "max_pool_fwd",
-                    "max_pool_grad")
+                    "max_pool_grad", "conv2d_bwd_filter_pool")
 
 
 def threads() -> int:
@@ -238,6 +238,32 @@ def _emit_conv_transpose(ctx, node):
     _from_last4(ctx, out, t, fmt, 2)
 
 
+def _supports_filter_pool(node) -> bool:
+    fmt = node.attrs["data_format"]
+    return _same_float(node) and _static(_spatial(node.inputs[0].shape, fmt)) and \
+        _static(_spatial(node.inputs[2].shape, fmt))
+
+
+def _emit_filter_pool(ctx, node):
+    """conv2d_backprop_filter_pool(x, k_like, y, g): one kernel call (fused for a one-channel
+    3x3 first layer pooled 2x2, see kernels.conv2d_bwd_filter_pool)."""
+    a = node.attrs
+    fmt = a["data_format"]
+    x, k, y, g = node.inputs
+    window = tuple(k.shape[:2])
+    st, dl, pads, _ = _geometry(_spatial(x.shape, fmt), window, a["strides"], a["dilation"],
+                                a["padding"], 2)
+    pool = tuple(a["pool_size"])
+    pst, _, ppads, _ = _geometry(_spatial(y.shape, fmt), pool, a["pool_strides"], (1, 1),
+                                 a["pool_padding"], 2)
+    need(ctx, "conv2d_bwd_filter_pool")
+    xn, yn, gn = (_to_last4(ctx, v, fmt, 2) for v in (x, y, g))
+    t = ctx.fresh("t")
+    ctx.line(f"{t} = conv2d_bwd_filter_pool({xn}, {yn}, {gn}, {_args(window)}, {_nt()}, "
+             f"{_args(st, dl, pads, pool, pst, ppads)})")
+    ctx.define(node.outputs[0], t, "C")
+
+
 # -- pooling ---------------------------------------------------------------------------------
 
 def _supports_pool(node) -> bool:
@@ -343,6 +369,7 @@ def register() -> None:
     EMITTERS["conv2d_transpose"] = (_supports_conv, _emit_conv_transpose)
     EMITTERS["conv2d_bias_act"] = (_supports_conv, _emit_conv)
     EMITTERS["max_pool2d_relu_grad"] = (_supports_pool, _emit_pool)
+    EMITTERS["conv2d_backprop_filter_pool"] = (_supports_filter_pool, _emit_filter_pool)
     for r in (1, 2):
         for op in (f"max_pool{r}d", f"max_pool{r}d_grad", f"max_pool{r}d_grad_grad",
                    f"avg_pool{r}d", f"avg_pool{r}d_grad"):

@@ -882,3 +882,71 @@ defop("max_pool2d_relu_grad", infer=_mprg_infer, reference=_mprg_ref, grad=_mprg
       normalize=_pool_normalize("max_pool2d_relu_grad", 2),
       doc="max_pool2d_relu_grad(x, grad): where(x > 0, max_pool2d_grad(x, grad), 0), the "
           "gradient through max_pool2d and the relu whose output x it pooled.")
+
+
+# ``conv2d_backprop_filter_pool(x, k, y, g)`` = conv2d_backprop_filter(x, k,
+# max_pool2d_relu_grad(y, g)): the filter gradient of a convolution whose relu output y was
+# max-pooled, read from the POOLED gradient g. When nothing else needs the full-size gradient
+# between them (a first layer: no input gradient), a code generator can route g through the
+# pooling while it accumulates the filter gradient, instead of writing and re-reading an
+# (N, H, W, C) array. Made by graphc.passes.fuse (fuse_pool_filter_grads); the pooling's
+# attributes are ``pool_size``, ``pool_strides`` and ``pool_padding``.
+
+_CBFP = "conv2d_backprop_filter_pool"
+
+
+def _cbfp_pool_attrs(attrs):
+    return {"pool_size": attrs["pool_size"], "strides": attrs["pool_strides"],
+            "padding": attrs["pool_padding"], "data_format": attrs["data_format"]}
+
+
+def _cbfp_normalize(types, attrs):
+    attrs = _conv_normalize(_CBFP, 2, PADDINGS)(types, attrs)
+    pool = _pool_normalize(_CBFP, 2)(types, {"pool_size": attrs["pool_size"],
+                                             "strides": attrs["pool_strides"],
+                                             "padding": attrs["pool_padding"],
+                                             "data_format": attrs["data_format"]})
+    attrs["pool_size"], attrs["pool_strides"] = pool["pool_size"], pool["strides"]
+    attrs["pool_padding"] = pool["padding"]
+    return attrs
+
+
+def _cbfp_infer(types, strides, padding, dilation, data_format, pool_size, pool_strides,
+                pool_padding):
+    if len(types) != 4:
+        raise ShapeError(f"{_CBFP}: takes 4 inputs (x, kernel_like, y, pooled grad), got "
+                         f"{len(types)}")
+    x, k, y, g = types
+    pool = {"pool_size": pool_size, "strides": pool_strides, "padding": pool_padding,
+            "data_format": data_format}
+    gy = REGISTRY["max_pool2d_relu_grad"].infer([y, g], **pool)
+    ca = {"strides": strides, "padding": padding, "dilation": dilation,
+          "data_format": data_format}
+    return REGISTRY["conv2d_backprop_filter"].infer([x, k, gy], **ca)
+
+
+def _cbfp_ref(x, k, y, g, strides, padding, dilation, data_format, **pool):
+    gy = REGISTRY["max_pool2d_relu_grad"].reference(y, g, **_cbfp_pool_attrs(
+        dict(pool, data_format=data_format)))
+    return REGISTRY["conv2d_backprop_filter"].reference(
+        x, k, gy, strides=strides, padding=padding, dilation=dilation, data_format=data_format)
+
+
+def _cbfp_grad(node, gouts):
+    # through the unfused pair (a second derivative of a first layer's filter gradient)
+    from ...passes.autodiff import vjp   # passes build on the IR, not the other way round
+    x, k, y, g = node.inputs
+    a = node.attrs
+    gy = apply("max_pool2d_relu_grad", y, g, **_cbfp_pool_attrs(a))
+    dk = apply("conv2d_backprop_filter", x, k, gy, **_conv_attrs(a))
+    return vjp([dk], [gouts[0]], [x, k, y, g], unconnected="none")
+
+
+defop(_CBFP, infer=_cbfp_infer, reference=_cbfp_ref, grad=_cbfp_grad, kind="nn",
+      defaults={"strides": 1, "padding": "valid", "dilation": 1,
+                "data_format": "channels_last", "pool_size": 2, "pool_strides": None,
+                "pool_padding": "valid"},
+      normalize=_cbfp_normalize,
+      doc="conv2d_backprop_filter_pool(x, kernel_like, y, grad) {strides, padding, dilation, "
+          "data_format, pool_size, pool_strides, pool_padding}: conv2d_backprop_filter(x, "
+          "kernel_like, max_pool2d_relu_grad(y, grad)) as one op.")

@@ -442,6 +442,29 @@ def _fused_epilogue_cases():
             x, g = to_first(x), to_first(g)
         cases.append(Case("max_pool2d_relu_grad", [x, g], exp, attrs=attrs, grad=(1,),
                           name=f"p{pool}-s{st}-{pad}-{fmt}"))
+    # conv2d_backprop_filter_pool: the filter gradient of relu(conv) -> max pool, from the
+    # pooled gradient; one channel (the native fast path) and several, both formats
+    for xs, ks, st, pad, pool, fmt in [
+            ((2, 8, 8, 1), (3, 3, 1, 4), 1, "valid", 2, "channels_last"),
+            ((2, 7, 9, 1), (3, 3, 1, 3), 1, "same", 2, "channels_last"),
+            ((2, 7, 7, 2), (3, 2, 2, 3), (2, 1), "same", (2, 2), "channels_first"),
+            ((2, 8, 7, 1), (3, 3, 1, 2), 1, "valid", 3, "channels_last")]:
+        s2 = (st, st) if isinstance(st, int) else st
+        p2 = (pool, pool) if isinstance(pool, int) else pool
+        x, k = rand(*xs), rand(*ks, seed=1)
+        y = naive_conv2d(x, k, s2, pad)                 # about half <= 0: the relu mask
+        g = rand(*naive_pool2d(y, p2, p2, "valid", "max").shape, seed=3)
+        attrs = dict(strides=st, padding=pad, data_format=fmt, pool_size=pool)
+
+        def exp(x, k, y, g, s2=s2, pad=pad, p2=p2, fmt=fmt):
+            if fmt == "channels_first":
+                x, y, g = to_last(x), to_last(y), to_last(g)
+            gy = np.where(y > 0, naive_max_pool2d_grad(y, g, p2, p2, "valid"), 0.0)
+            return naive_conv2d_filter_grad(x, k.shape, gy, s2, pad)
+        if fmt == "channels_first":
+            x, y, g = to_first(x), to_first(y), to_first(g)
+        cases.append(Case("conv2d_backprop_filter_pool", [x, k, y, g], exp, attrs=attrs,
+                          grad=(0, 3), atol=1e-5, name=f"s{st}-{pad}-p{pool}-{fmt}"))
     return cases
 
 
