@@ -293,8 +293,12 @@ def _emit_scan(ctx, node):
     for e, k in zip(entering, saved):
         if e is None:
             continue
-        ctx.line(f"{e}[{t}] = {states[k]}" if inits[k].ndim else
-                 f"{e}[{t}] = {states[k]}[()]")
+        if inits[k].ndim:
+            et = ctx.fresh("y")
+            ctx.line(f"{et} = {e}[{t}]")
+            E.copy_into(ctx, et, states[k], inits[k].ndim)
+        else:
+            ctx.line(f"{e}[{t}] = {states[k]}[()]")
     for n in body.nodes():
         if n.op in ("input", "constant"):
             continue
@@ -308,7 +312,12 @@ def _emit_scan(ctx, node):
             E.emit(ctx, n)
     for y, v in {id(v): (y, v) for y, v in zip(ys, body.outputs[:n_out])}.values():
         src = ctx.name(v)
-        ctx.line(f"{y}[{t}] = {src}" if v.ndim else f"{y}[{t}] = {src}[()]")
+        if v.ndim:                  # an explicit loop: numba's setitem is twice as slow
+            yt = ctx.fresh("y")
+            ctx.line(f"{yt} = {y}[{t}]")
+            E.copy_into(ctx, yt, src, v.ndim)
+        else:
+            ctx.line(f"{y}[{t}] = {src}[()]")
     news = []
     for v in body.outputs[n_out:]:
         src = ctx.name(v)

@@ -13,7 +13,7 @@ needed.
 """
 from __future__ import annotations
 
-from .emit import EMITTERS, NP_DTYPE, _tuple, cast_fn
+from .emit import EMITTERS, NP_DTYPE, _tuple, cast_fn, copy_into
 
 # -- helpers ------------------------------------------------------------------------------------
 
@@ -109,9 +109,7 @@ def _emit_concatenate(ctx, node):
     off = ctx.fresh("o")
     ctx.line(f"{off} = 0")
     for n in names:
-        parts = [":"] * xs[0].ndim
-        parts[axis] = f"{off}:{off} + {n}.shape[{axis}]"
-        ctx.line(f"{t}[{_index(parts)}] = {n}")
+        copy_into(ctx, t, n, xs[0].ndim, (axis, off))
         ctx.line(f"{off} = {off} + {n}.shape[{axis}]")
     ctx.define(out, t, "C")
 
