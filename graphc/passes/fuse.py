@@ -273,12 +273,7 @@ def fuse_conv_epilogues(graph: Graph) -> Graph:
         >>> sorted({n.op for n in g2.nodes()} & {"conv2d_bias_act", "max_pool2d_relu_grad"})
         ['conv2d_bias_act', 'max_pool2d_relu_grad']
     """
-    order = graph.nodes()
-    users: dict[int, list[Node]] = {}
-    for n in order:
-        for v in n.inputs:
-            users.setdefault(id(v), []).append(n)
-    roots = {id(v) for v in graph.roots()}
+    order, users, roots = _users_and_roots(graph)
 
     def only_users(v: Value, ok) -> bool:
         return id(v) not in roots and all(ok(u) for u in users.get(id(v), []))
@@ -332,14 +327,8 @@ def fuse_conv_epilogues(graph: Graph) -> Graph:
             mapped[id(n.outputs[0])] = _fused_node(
                 "max_pool2d_relu_grad", [get(v) for v in mpg.inputs], mpg.attrs, n)
             continue
-        ins = [get(v) for v in n.inputs]
-        if all(a is b for a, b in zip(ins, n.inputs)):
-            continue
-        cur = Node(n.op, ins, n.attrs, [o.type for o in n.outputs], scope=n.scope, src=n.src)
-        for old, rep in zip(n.outputs, cur.outputs):
-            mapped[id(old)] = rep
-    return Graph(list(graph.inputs), [get(v) for v in graph.outputs],
-                 [(v, get(u)) for v, u in graph.updates], name=graph.name)
+        _rebuild(n, get, mapped)
+    return _remapped_graph(graph, get)
 
 
 def fuse_pool_filter_grads(graph: Graph) -> Graph:
@@ -365,12 +354,7 @@ def fuse_pool_filter_grads(graph: Graph) -> Graph:
         A new Graph, or ``graph`` itself when nothing matched.
     """
     from ..ir.ops.nn import _relu_mask
-    order = graph.nodes()
-    users: dict[int, list[Node]] = {}
-    for n in order:
-        for v in n.inputs:
-            users.setdefault(id(v), []).append(n)
-    roots = {id(v) for v in graph.roots()}
+    order, users, roots = _users_and_roots(graph)
 
     def pool_of(m: Node):
         """The max_pool2d of m's y with m's pooling, or None."""
@@ -424,12 +408,34 @@ def fuse_pool_filter_grads(graph: Graph) -> Graph:
                 masked = _relu_mask(get(plan[src.id]), g)
                 mapped[id(n.outputs[0])] = _fused_node("bias_add_grad", [masked], n.attrs, n)
             continue
-        ins = [get(v) for v in n.inputs]
-        if all(a is b for a, b in zip(ins, n.inputs)):
-            continue
-        cur = Node(n.op, ins, n.attrs, [o.type for o in n.outputs], scope=n.scope, src=n.src)
-        for old, rep in zip(n.outputs, cur.outputs):
-            mapped[id(old)] = rep
+        _rebuild(n, get, mapped)
+    return _remapped_graph(graph, get)
+
+
+def _users_and_roots(graph: Graph):
+    """(the nodes in order, value id -> the nodes that read it, the ids of the values the
+    graph returns or updates with)."""
+    order = graph.nodes()
+    users: dict[int, list[Node]] = {}
+    for n in order:
+        for v in n.inputs:
+            users.setdefault(id(v), []).append(n)
+    return order, users, {id(v) for v in graph.roots()}
+
+
+def _rebuild(n: Node, get, mapped: dict) -> None:
+    """Re-create ``n`` on its rewritten inputs (``get``) when any changed, recording its new
+    outputs in ``mapped``."""
+    ins = [get(v) for v in n.inputs]
+    if all(a is b for a, b in zip(ins, n.inputs)):
+        return
+    cur = Node(n.op, ins, n.attrs, [o.type for o in n.outputs], scope=n.scope, src=n.src)
+    for old, rep in zip(n.outputs, cur.outputs):
+        mapped[id(old)] = rep
+
+
+def _remapped_graph(graph: Graph, get) -> Graph:
+    """``graph`` with its outputs and updates read through ``get``."""
     return Graph(list(graph.inputs), [get(v) for v in graph.outputs],
                  [(v, get(u)) for v, u in graph.updates], name=graph.name)
 

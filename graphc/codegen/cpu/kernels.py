@@ -127,22 +127,22 @@ def _c1_window_input(x, ph, pw, sh, sw, dh, dw, oh, ow):
 
 
 @njit(**_OPTS)
+def _taps3x3(x, b, r, c, dh, dw):
+    """The 9 values of the one-channel x under a 3x3 window at (r, c), row by row."""
+    return (x[b, r, c, 0], x[b, r, c + dw, 0], x[b, r, c + 2 * dw, 0],
+            x[b, r + dh, c, 0], x[b, r + dh, c + dw, 0], x[b, r + dh, c + 2 * dw, 0],
+            x[b, r + 2 * dh, c, 0], x[b, r + 2 * dh, c + dw, 0], x[b, r + 2 * dh, c + 2 * dw, 0])
+
+
+@njit(**_OPTS)
 def _c1_3x3_fwd_rows(x, k2, bias, relu, out, n0, n1, sh, sw, dh, dw):
     """out[n0:n1] = relu?(3x3 conv of the one-channel x + bias); k2 (9, O), x padded."""
     oh, ow, o = out.shape[1], out.shape[2], out.shape[3]
     has_bias = bias.size == o
     for b in range(n0, n1):
         for i in range(oh):
-            r0 = i * sh
-            r1 = r0 + dh
-            r2 = r1 + dh
             for j in range(ow):
-                c0 = j * sw
-                c1 = c0 + dw
-                c2 = c1 + dw
-                x0, x1, x2 = x[b, r0, c0, 0], x[b, r0, c1, 0], x[b, r0, c2, 0]
-                x3, x4, x5 = x[b, r1, c0, 0], x[b, r1, c1, 0], x[b, r1, c2, 0]
-                x6, x7, x8 = x[b, r2, c0, 0], x[b, r2, c1, 0], x[b, r2, c2, 0]
+                x0, x1, x2, x3, x4, x5, x6, x7, x8 = _taps3x3(x, b, i * sh, j * sw, dh, dw)
                 for p in range(o):
                     v = (x0 * k2[0, p] + x1 * k2[1, p] + x2 * k2[2, p]
                          + x3 * k2[3, p] + x4 * k2[4, p] + x5 * k2[5, p]
@@ -161,16 +161,8 @@ def _c1_3x3_filter_rows(x, g, n0, n1, sh, sw, dh, dw):
     acc = np.zeros((9, o), g.dtype)
     for b in range(n0, n1):
         for i in range(oh):
-            r0 = i * sh
-            r1 = r0 + dh
-            r2 = r1 + dh
             for j in range(ow):
-                c0 = j * sw
-                c1 = c0 + dw
-                c2 = c1 + dw
-                x0, x1, x2 = x[b, r0, c0, 0], x[b, r0, c1, 0], x[b, r0, c2, 0]
-                x3, x4, x5 = x[b, r1, c0, 0], x[b, r1, c1, 0], x[b, r1, c2, 0]
-                x6, x7, x8 = x[b, r2, c0, 0], x[b, r2, c1, 0], x[b, r2, c2, 0]
+                x0, x1, x2, x3, x4, x5, x6, x7, x8 = _taps3x3(x, b, i * sh, j * sw, dh, dw)
                 for p in range(o):
                     gv = g[b, i, j, p]
                     acc[0, p] += x0 * gv
