@@ -366,7 +366,7 @@ def fuse_pool_filter_grads(graph: Graph) -> Graph:
                 return u.outputs[0]
         return None
 
-    plan: dict[int, tuple] = {}       # M node id -> (its pooled output P or None)
+    plan: dict[int, Value | None] = {}   # M node id -> its pooled output P (None: no bias)
     for m in order:
         if m.op != "max_pool2d_relu_grad" or id(m.outputs[0]) in roots:
             continue

@@ -164,3 +164,16 @@ def test_native_gather_names_an_out_of_range_index():
     np.testing.assert_array_equal(fn([pa, np.array([2, -3])])[0], pa[:, [2, 0]])
     with pytest.raises(IndexError, match="gather: an index is out of range"):
         fn([pa, np.array([0, 3])])
+
+
+def test_concatenate_copies_and_checks_the_other_dims_at_run_time():
+    # the concatenation copies with loop nests (no numba setitem, no bounds checks): inputs
+    # whose symbolic dims disagree at run time are an error, not a write out of bounds
+    x, y = _ph(("B", 3), "x"), _ph(("C", 2), "y")
+    fn = compile_graph(Graph([x, y], [apply("concatenate", x, y, axis=1)]))
+    a, b = np.arange(12, dtype=np.float32).reshape(4, 3), -np.ones((4, 2), np.float32)
+    np.testing.assert_array_equal(fn([a, b])[0], np.concatenate([a, b], axis=1))
+    import re
+    assert not re.search(r"^\s*\w+\[[^\n]*:[^\n]*\] = ", fn.source, re.M)   # no slice assignment
+    with pytest.raises(ValueError, match="differ off the concatenation axis"):
+        fn([a, np.ones((5, 2), np.float32)])

@@ -37,16 +37,25 @@ def _tuple(items) -> str:
     return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
-def copy_into(ctx, dst: str, src: str, ndim: int, offset: tuple | None = None) -> None:
+def copy_into(ctx, dst: str, src: str, ndim: int, offset: tuple | None = None,
+              error: str = "copy: the shapes of the arrays differ") -> None:
     """Emit ``dst[i0, ..., ik + off, ...] = src[i0, ..., ik, ...]`` over src's shape as an
     explicit loop nest: numba's array ``__setitem__`` (``dst[a:b] = src``) goes through its
     generic broadcasting path, about twice as slow for the small blocks of a loop body
     (measured: an LSTM gradient step's four gate blocks into their concatenation and that
     into the stacked output, 18 vs 10 us). ``offset``: (axis, expression) added to dst's
-    index on that axis (a concatenation's slot)."""
+    index on that axis (a concatenation's slot), which the caller sizes. Every other dim
+    is checked at run time (generated code has no bounds checks): a mismatch raises
+    ValueError(``error``)."""
     if ndim == 0:
         ctx.line(f"{dst}[()] = {src}[()]")
         return
+    skip = offset[0] if offset is not None else -1
+    cond = " or ".join(f"{src}.shape[{k}] != {dst}.shape[{k}]" for k in range(ndim)
+                       if k != skip)
+    if cond:
+        ctx.line(f"if {cond}:")
+        ctx.line(f"    raise ValueError({error!r})")
     idx = [ctx.fresh("i") for _ in range(ndim)]
     for k, i in enumerate(idx):
         ctx.loop(i, f"{src}.shape[{k}]")

@@ -296,7 +296,8 @@ def _emit_scan(ctx, node):
         if inits[k].ndim:
             et = ctx.fresh("y")
             ctx.line(f"{et} = {e}[{t}]")
-            E.copy_into(ctx, et, states[k], inits[k].ndim)
+            E.copy_into(ctx, et, states[k], inits[k].ndim,
+                        error="scan: a state changed shape between steps")
         else:
             ctx.line(f"{e}[{t}] = {states[k]}[()]")
     for n in body.nodes():
@@ -315,7 +316,8 @@ def _emit_scan(ctx, node):
         if v.ndim:                  # an explicit loop: numba's setitem is twice as slow
             yt = ctx.fresh("y")
             ctx.line(f"{yt} = {y}[{t}]")
-            E.copy_into(ctx, yt, src, v.ndim)
+            E.copy_into(ctx, yt, src, v.ndim,
+                        error="scan: a step output changed shape between steps")
         else:
             ctx.line(f"{y}[{t}] = {src}[()]")
     news = []

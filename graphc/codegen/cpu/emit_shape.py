@@ -109,7 +109,8 @@ def _emit_concatenate(ctx, node):
     off = ctx.fresh("o")
     ctx.line(f"{off} = 0")
     for n in names:
-        copy_into(ctx, t, n, xs[0].ndim, (axis, off))
+        copy_into(ctx, t, n, xs[0].ndim, (axis, off),
+                  "concatenate: the inputs' shapes differ off the concatenation axis")
         ctx.line(f"{off} = {off} + {n}.shape[{axis}]")
     ctx.define(out, t, "C")
 
