@@ -36,7 +36,8 @@ over a dense sweep of all float32 magnitudes (denormals to FLT_MAX, both signs, 
 saturation points); see tests/codegen/test_mathlib.py. ulp = the float32 spacing at the
 exact result (denormal spacing below FLT_MIN). Special values: exp(-inf)=0, exp(x>88.72)=inf,
 log(0)=-inf, log(x<0)=nan, tanh(+-inf)=+-1, sigmoid(+-inf)=1/0, softplus(inf)=inf, nan in ->
-nan out, for every function.
+nan out, for every function. sigmoid returns 0 where its exact result is below FLT_MIN
+(x < -88.72; :data:`FLUSHES_DENORMALS`), as the generated kernels' FTZ mode would anyway.
 
 sin/cos: Cody-Waite reduction with a 5-part pi/2. <= 2.5 ulp for ``|x| <= 4096``
 (``SINCOS_ACCURATE_LIMIT``) on any CPU, and up to 2**21 where the CPU has FMA (measured: 2.4
