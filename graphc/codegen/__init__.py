@@ -54,17 +54,67 @@ def default_parallel() -> bool | str:
     raise ValueError(f"GRAPHC_PARALLEL must be 0, 1 or auto, got {v!r}")
 
 
-def _prefer_workqueue() -> None:
-    """Run prange loops on numba's ``workqueue`` threading layer unless the user chose one
-    (``NUMBA_THREADING_LAYER``). numba otherwise picks ``omp`` when libgomp loads, whose idle
-    threads spin after each loop and took the cores from OpenBLAS and PyTorch in the same
-    process (measured: the MLP step at batch 1024 29-40 ms with omp, 15.7 ms with workqueue;
-    PyTorch in the same process 4.3k instead of 18k samples/s). Takes effect only before the
-    first parallel loop of the process runs."""
+def _choose_threading_layer() -> None:
+    """Choose numba's threading layer for prange loops and the parallel kernels, unless the
+    user chose one (``NUMBA_THREADING_LAYER``): ``tbb`` when Intel's oneTBB loads (the ``tbb``
+    package, a dependency on x86-64), else ``workqueue``; never numba's own first pick
+    ``omp``. Takes effect only before the first parallel loop of the process runs.
+
+    Measured on the 2-core dev machine (bench/RESULTS.md): starting a parallel region costs
+    ~70-90 us on ``workqueue`` (its workers sleep between regions), 1.5-4 us on ``tbb`` and
+    <1 us on ``omp``; the convnet step has eight regions. ``omp``'s idle threads spin after
+    each region and take the cores from OpenBLAS and PyTorch in the same process (an MLP
+    step with two BLAS threads right after a convnet step: 16.8 ms with omp, 10.4 with
+    workqueue, 9.7 with tbb, 9.4-9.8 alone). numba documents ``tbb`` as thread- and fork-safe.
+    """
     if "NUMBA_THREADING_LAYER" in os.environ:
         return
     import numba
-    numba.config.THREADING_LAYER = "workqueue"
+    numba.config.THREADING_LAYER = "tbb" if _load_tbb() else "workqueue"
+
+
+def _load_tbb() -> bool:
+    """Whether numba's tbb threading layer can load, making it able to where possible.
+
+    pip puts the ``tbb`` package's ``libtbb.so.12`` in ``<prefix>/lib``, which is not on the
+    dynamic loader's path of a pyenv / virtualenv Python, so numba's ``tbbpool`` extension
+    fails to load it by name. Loading the library by its path first (``RTLD_GLOBAL``) makes
+    the by-name load find it.
+    """
+    import ctypes
+    import importlib
+    import sys
+
+    def importable() -> bool:
+        try:
+            importlib.import_module("numba.np.ufunc.tbbpool")
+        except ImportError:
+            return False
+        return True
+
+    if importable():
+        return True
+    if not sys.platform.startswith("linux"):
+        return False
+    candidates = [os.path.join(p, "lib", "libtbb.so.12")
+                  for p in dict.fromkeys((sys.prefix, sys.base_prefix, sys.exec_prefix))]
+    try:
+        from importlib.metadata import PackageNotFoundError, files
+        try:
+            candidates += [str(f.locate()) for f in files("tbb") or ()
+                           if f.name == "libtbb.so.12"]
+        except PackageNotFoundError:
+            pass
+    except ImportError:
+        pass
+    for path in candidates:
+        if os.path.isfile(path):
+            try:
+                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+            except OSError:
+                continue
+            return importable()
+    return False
 
 
 @contextlib.contextmanager
@@ -143,7 +193,7 @@ def compile_graph(graph, *, parallel: bool | None = None, device: str | None = N
         raise ValueError(f"compile_graph: parallel must be True, False, 'auto' or None, "
                          f"got {parallel!r}")
     if parallel:
-        _prefer_workqueue()
+        _choose_threading_layer()
     program = lower(graph, parallel=parallel)
     t1 = time.perf_counter()
     with _single_optimisation_pipeline():

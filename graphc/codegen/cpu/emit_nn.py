@@ -43,11 +43,11 @@ def _start_threads() -> None:
     parallel region without going through the kernel's dispatcher, which is what normally
     launches the threads: loaded from numba's cache it would call into a threading layer
     that was never started and crash (numba issue #8578). Starting it here, at lowering
-    time, is idempotent and cheap. The workqueue layer is preferred (see there).
+    time, is idempotent and cheap. The tbb layer is preferred, else workqueue (see there).
     """
     from numba.np.ufunc.parallel import _launch_threads
-    from .. import _prefer_workqueue
-    _prefer_workqueue()
+    from .. import _choose_threading_layer
+    _choose_threading_layer()
     _launch_threads()
 
 
