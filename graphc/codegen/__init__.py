@@ -86,11 +86,18 @@ def _load_tbb() -> bool:
     import sys
 
     def importable() -> bool:
+        # numba's tbbpool extension loads, and the oneTBB it found is new enough for numba
+        # (its own check, TBB_INTERFACE_VERSION >= 12060, i.e. 2021 update 6): else numba
+        # would refuse the layer at the first parallel loop, too late to pick another
         try:
             importlib.import_module("numba.np.ufunc.tbbpool")
-        except ImportError:
+            name = {"win32": "tbb12.dll", "darwin": "libtbb.12.dylib"}.get(sys.platform,
+                                                                            "libtbb.so.12")
+            version = ctypes.CDLL(name).TBB_runtime_interface_version
+            version.restype = ctypes.c_int
+            return version() >= 12060
+        except (ImportError, OSError, AttributeError):
             return False
-        return True
 
     if importable():
         return True
