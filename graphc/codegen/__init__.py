@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
 
@@ -73,6 +74,7 @@ def _choose_threading_layer() -> None:
     numba.config.THREADING_LAYER = "tbb" if _load_tbb() else "workqueue"
 
 
+@functools.cache
 def _load_tbb() -> bool:
     """Whether numba's tbb threading layer can load, making it able to where possible.
 

@@ -577,6 +577,21 @@ def _mxcsr_call(builder, name, slot):
     builder.call(fn, [builder.bitcast(slot, ir.PointerType(ir.IntType(8)))])
 
 
+def _mxcsr_value(builder, v):
+    """An integer argument as the 32-bit MXCSR value."""
+    return builder.trunc(v, ir.IntType(32)) if v.type.width != 32 else v
+
+
+def _mxcsr_exchange(builder, new):
+    """Emit: read the MXCSR, set it to ``new(old)`` (an i32 value); returns the old one."""
+    slot = cgutils.alloca_once(builder, ir.IntType(32))
+    _mxcsr_call(builder, "llvm.x86.sse.stmxcsr", slot)
+    old = builder.load(slot)
+    builder.store(new(old), slot)
+    _mxcsr_call(builder, "llvm.x86.sse.ldmxcsr", slot)
+    return old
+
+
 @intrinsic
 def _mxcsr_get(typingctx):
     def codegen(context, builder, sig, args):
@@ -593,9 +608,7 @@ def _mxcsr_set(typingctx, value):
         return None
 
     def codegen(context, builder, sig, args):
-        v = args[0]
-        if v.type.width != 32:
-            v = builder.trunc(v, ir.IntType(32))
+        v = _mxcsr_value(builder, args[0])
         _mxcsr_call(builder, "llvm.x86.sse.ldmxcsr", cgutils.alloca_once_value(builder, v))
         return context.get_dummy_value()
     return types.none(value), codegen
@@ -608,13 +621,8 @@ if X86:
     def ftz_enter(typingctx):
         """Set FTZ and DAZ; returns the previous MXCSR for :func:`ftz_exit`."""
         def codegen(context, builder, sig, args):
-            i32 = ir.IntType(32)
-            slot = cgutils.alloca_once(builder, i32)
-            _mxcsr_call(builder, "llvm.x86.sse.stmxcsr", slot)
-            old = builder.load(slot)
-            builder.store(builder.or_(old, ir.Constant(i32, _FTZ_DAZ)), slot)
-            _mxcsr_call(builder, "llvm.x86.sse.ldmxcsr", slot)
-            return old
+            return _mxcsr_exchange(
+                builder, lambda old: builder.or_(old, ir.Constant(ir.IntType(32), _FTZ_DAZ)))
         return types.int32(), codegen
 
     # restoring the MXCSR saved by ftz_enter is setting it
@@ -635,15 +643,8 @@ if X86:
             return None
 
         def codegen(context, builder, sig, args):
-            i32 = ir.IntType(32)
-            slot = cgutils.alloca_once(builder, i32)
-            _mxcsr_call(builder, "llvm.x86.sse.stmxcsr", slot)
-            old = builder.load(slot)
-            v = args[0]
-            if v.type.width != 32:
-                v = builder.trunc(v, i32)
-            _mxcsr_call(builder, "llvm.x86.sse.ldmxcsr", cgutils.alloca_once_value(builder, v))
-            return old
+            v = _mxcsr_value(builder, args[0])
+            return _mxcsr_exchange(builder, lambda old: v)
         return types.int32(value), codegen
 
     @njit(cache=True)
