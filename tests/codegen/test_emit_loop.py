@@ -129,6 +129,42 @@ def test_lstm_gradient_loop_builds_the_gate_cotangent_once_and_no_weight_product
     weight_shapes = {(D, 4 * H), (H, 4 * H)}
     assert not [n for n in body.nodes() if n.op in ("matmul", "dot")
                 and n.outputs[0].shape in weight_shapes]
+    # the gate kernel writes the four gate cotangents straight into their columns of the
+    # gradient loop's stacked output (no concatenation copy, no copy into that stack) and
+    # reads the gates' columns of the step's pre-activations through their C parent
+    grad_loop = fn.source[fn.source.rindex("for s"):]
+    assert "concatenate: the result does not fit its destination" in grad_loop
+    assert "differ off the concatenation axis" not in grad_loop
+    # one stacked output is copied: the product giving the sequence's cotangent
+    assert grad_loop.count("a step output changed shape") == 1
+    assert len(re.findall(r"\w+\[\(i\d+, \d+ \+ i\d+\)\] = ", grad_loop)) == 3
+    assert re.search(r"= \w+\[\(i\d+, \d+ \+ i\d+\)\]$", grad_loop, re.M)
+
+
+def test_step_outputs_are_written_into_their_stack_slots_or_copied():
+    # a concatenation of two kernels' results, a kernel's result, a sequence element passed
+    # through and a product: the first two are written in place (and the concatenation's
+    # inputs into their spans), the other two are copied into their slots; all equal the
+    # reference, forward and gradient
+    rng = np.random.default_rng(7)
+    xs, h0 = _ph((T, "B", D), "xs"), _ph(("B", D), "h0")
+    W = _var(rng.normal(size=(D, H)) * 0.5, "W")
+
+    def step(x, h, W):
+        a, b = apply("tanh", x + h), apply("sigmoid", x * h)
+        cat = apply("concatenate", a, b, axis=1)
+        return [cat, a * 2.0, x, apply("matmul", h, W)], [a]
+
+    res = scan(step, [xs], [h0], [W], symbolic_batch=True)
+    loss = sum(apply("sum", y * y) for y in res.outputs)
+    grads = gradients(loss, [W, xs, h0])
+    arrays = [rng.normal(size=(T, B, D)).astype(np.float32),
+              rng.normal(size=(B, D)).astype(np.float32)]
+    fn, _ = _compile_and_compare([xs, h0], list(res.outputs) + [loss] + grads, arrays)
+    fwd = fn.source[fn.source.index("for s"):fn.source.index("for s") + 4000]
+    fwd = fwd[:fwd.find("\n    T")] if "\n    T" in fwd else fwd
+    assert "concatenate: the result does not fit its destination" in fwd
+    assert fwd.count("a step output changed shape between steps") == 2
 
 
 def test_masked_scan_carries_states_over_masked_steps():

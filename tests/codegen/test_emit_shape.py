@@ -177,3 +177,21 @@ def test_concatenate_copies_and_checks_the_other_dims_at_run_time():
     assert not re.search(r"^\s*\w+\[[^\n]*:[^\n]*\] = ", fn.source, re.M)   # no slice assignment
     with pytest.raises(ValueError, match="differ off the concatenation axis"):
         fn([a, np.ones((5, 2), np.float32)])
+
+
+def test_kernels_read_column_slices_of_a_contiguous_array_through_the_array():
+    # a slice of a C-contiguous array with unit steps is read as parent[i, b + j] (strides
+    # known to LLVM) rather than through the strided view; a reversed slice is not
+    import re
+    x = _ph(("B", 8), "x")
+    left, right = x[:, 0:4], x[:, 4:8]
+    rev = apply("reverse", x, axes=(1,))[:, 2:6]
+    out = apply("tanh", left) * right + rev
+    fn = compile_graph(Graph([x], [out, x[1:, 3:5] * 2.0]))
+    a = np.arange(24, dtype=np.float32).reshape(3, 8) / 10
+    got = fn([a])
+    np.testing.assert_allclose(got[0], np.tanh(a[:, :4]) * a[:, 4:] + a[:, ::-1][:, 2:6],
+                               rtol=1e-6)
+    np.testing.assert_allclose(got[1], a[1:, 3:5] * 2.0)
+    assert re.search(r"= \w+\[\(i\d+, 4 \+ i\d+\)\]$", fn.source, re.M)
+    assert re.search(r"= \w+\[\(1 \+ i\d+[^,]*, 3 \+ i\d+\)\]$", fn.source, re.M)

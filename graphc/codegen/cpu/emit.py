@@ -67,6 +67,16 @@ def copy_into(ctx, dst: str, src: str, ndim: int, offset: tuple | None = None,
         ctx.dedent()
 
 
+def check_dims(ctx, name: str, dims, error: str) -> None:
+    """Emit a run-time check that array ``name`` has the run-time ``dims`` (generated code
+    has no bounds checks): a mismatch raises ValueError(``error``)."""
+    cond = " or ".join(f"{name}.shape[{k}] != {d}" for k, d in enumerate(dims)
+                       if str(d) != f"{name}.shape[{k}]")
+    if cond:
+        ctx.line(f"if {cond}:")
+        ctx.line(f"    raise ValueError({error!r})")
+
+
 def _compute_dtype(node) -> str | None:
     """The float dtype an elementwise node computes in (None: an int/bool node)."""
     out = node.outputs[0].dtype
@@ -108,6 +118,19 @@ def region_dims(ctx, shape, operands) -> list[str]:
     return dims
 
 
+def _offset(parent, begins, idx):
+    return parent, [f"{b} + {i}" if b else i for b, i in zip(begins, idx)]
+
+
+def _through_parent(ctx, v, name, idx):
+    """(array, index) to load element ``idx`` of operand ``v`` (named ``name``): through
+    its C-contiguous parent when ``v`` is a basic slice of one (``ctx.offset_view``)."""
+    via = ctx.offset_view.get(id(v))
+    if via is None or len(via[1]) != len(idx):
+        return name, idx
+    return _offset(*via, idx)
+
+
 def index_patterns(ctx, shape, name, s, loop_vars) -> list[str]:
     """Index expressions of operand ``name`` (static shape ``s``) inside the region loops."""
     r = len(shape)
@@ -145,18 +168,31 @@ def emit_region(ctx, ext, body_inputs, nodes, body_outs, outs, shape=None, out_d
         env[id(v_in)] = None                       # loaded inside the loop
     dims = out_dims or region_dims(ctx, shape, [(n, s) for n, s, _ in operands])
     out_names = []
+    out_layouts = []
+    store_via: dict[int, tuple] = {}           # output position -> (parent, begins)
     direct = []
     for v in outs:
         var = getattr(ctx, "inplace", {}).get(id(v))
+        dest = getattr(ctx, "dest", {}).get(id(v))
+        layout = "C"
         if var is not None and _reads_elementwise(var, operands, shape):
             o = ctx.name(var)                  # write the update into the variable's storage
             direct.append((v, var))
+        elif dest is not None and len(dims) == v.ndim:
+            o, layout = dest[:2]               # write into the buffer the consumer reads
+            check_dims(ctx, o, dims, "a fused kernel's output does not fit its destination")
+            ctx.dest_done.add(id(v))
+            if len(dest) > 3:                  # a span of a C array: store through it
+                store_via[len(out_names)] = dest[3:]
+                ctx.offset_view[id(v)] = dest[3:]
         else:
             o = ctx.alloc(dims, v.dtype, shape)
         out_names.append(o)
-    flat = r >= 1 and all(len(s) == r and ctx.layout.get(id(v)) == "C" and
-                          all(dims_equal(a, b) or (isinstance(a, int) and a == b)
-                              for a, b in zip(s, shape)) for _, s, v in operands)
+        out_layouts.append(layout)
+    flat = r >= 1 and all(lay == "C" for lay in out_layouts) and \
+        all(len(s) == r and ctx.layout.get(id(v)) == "C" and
+            all(dims_equal(a, b) or (isinstance(a, int) and a == b)
+                for a, b in zip(s, shape)) for _, s, v in operands)
     loop_vars = [ctx.fresh("i") for _ in range(max(r, 1))]
     if flat and r > 1:
         n = ctx.hoist(f"{out_names[0]}.size")
@@ -172,16 +208,18 @@ def emit_region(ctx, ext, body_inputs, nodes, body_outs, outs, shape=None, out_d
         depth = 1
     else:
         loads = {}
-        for (name, s, _), b in zip(operands, body_inputs):
-            loads[id(b)] = (name, index_patterns(ctx, shape, name, s, loop_vars))
-        stores = [(o, loop_vars[:r]) for o in out_names]
+        for (name, s, v), b in zip(operands, body_inputs):
+            loads[id(b)] = _through_parent(ctx, v, name,
+                                           index_patterns(ctx, shape, name, s, loop_vars))
+        stores = [(o, loop_vars[:r]) if k not in store_via else
+                  _offset(*store_via[k], loop_vars[:r]) for k, o in enumerate(out_names)]
         depth = r
     # operands read at one element for the whole region (0-d, or size 1 on every looped
     # axis) are loaded once before the loops: cheaper, and numba's prange lowering cannot
     # type a 0-d array indexed with () inside a parfor body
     for b in body_inputs:
         name, idx = loads[id(b)]
-        if all(ix == "0" for ix in idx):
+        if all(ix.rsplit(" + ", 1)[-1] == "0" for ix in idx):
             x = ctx.fresh("x")
             ctx.line(f"{x} = {name}[{_tuple(idx) if idx else '()'}]")
             env[id(b)] = x
@@ -221,8 +259,8 @@ def emit_region(ctx, ext, body_inputs, nodes, body_outs, outs, shape=None, out_d
         ctx.line(f"{o}[{_tuple(idx) if idx else '()'}] = {env[id(b)]}")
     for _ in range(depth):
         ctx.dedent()
-    for v, o in zip(outs, out_names):
-        ctx.define(v, o, "C")
+    for v, o, lay in zip(outs, out_names, out_layouts):
+        ctx.define(v, o, lay)
     for v, var in direct:
         ctx.alias[id(v)] = var                 # it IS the variable's storage now
         ctx.inplace_done.add(id(v))
@@ -739,6 +777,16 @@ def fresh_outputs(node) -> bool:
         return True
     return node.op in _FRESH_OPS and EMITTERS.get(node.op, (None, None))[1] is \
         _FRESH_EMITTERS.get(node.op)
+
+
+def writes_destination(node) -> bool:
+    """True when ``node``'s emitter honours ``ctx.dest``: it writes its outputs into a given
+    buffer (a fused or elementwise kernel's loop nest, a concatenation's copies)."""
+    opdef = REGISTRY.get(node.op)
+    if opdef is not None and opdef.kind == "elementwise" and node.op not in EMITTERS:
+        return True
+    return (node.op == "fused" and EMITTERS.get("fused", (None, None))[1] is _emit_fused) or \
+        node.op == "concatenate"
 
 
 def native_supported(node) -> bool:

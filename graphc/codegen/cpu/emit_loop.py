@@ -209,6 +209,50 @@ def _emit_product_into(ctx, n, buf, t):
     ctx.define(n.outputs[0], z, "C", alias_of=a)
 
 
+def _plan_destinations(ctx, outs, ys, t) -> list[int]:
+    """Let the body's producers write the step outputs straight into the stacked buffers.
+
+    A step output ``v`` (stacked in ``ys[i]``) made by a fused / elementwise kernel or a
+    concatenation is written into its slot ``Y[t]`` instead of a new array that is then
+    copied there; a concatenation's inputs made by such kernels are written into their spans
+    of that slot, so the concatenation copies nothing either (an LSTM gradient step's four
+    gate cotangents: 2 copies of a (batch, 4 * units) block per step saved). Sets
+    ``ctx.dest`` (see lower.SegmentWriter) and emits the slot and span views; returns the
+    value ids planned, for the caller to drop after the loop."""
+    planned: list[int] = []
+    step_outs = {id(v) for v in outs}
+    for v, y in zip(outs, ys):
+        n = v.node
+        if v.ndim == 0 or id(v) in ctx.dest or n is None or \
+                n.op in ("input", "constant") or not E.writes_destination(n):
+            continue
+        d = ctx.fresh("y")
+        ctx.line(f"{d} = {y}[{t}]")
+        ctx.dest[id(v)] = (d, "C", None)
+        planned.append(id(v))
+        if n.op != "concatenate":
+            continue
+        axis = n.attrs["axis"] % v.ndim
+        off = 0
+        for u in n.inputs:
+            size = u.shape[axis]
+            if not isinstance(size, int):
+                break                   # the spans after a symbolic size are not static
+            p = u.node
+            if p is not None and p.op not in ("input", "constant", "concatenate") and \
+                    E.writes_destination(p) and id(u) not in step_outs and \
+                    id(u) not in ctx.dest and sum(w is u for w in n.inputs) == 1:
+                parts = [":"] * v.ndim
+                parts[axis] = f"{off}:{off + size}"
+                span = ctx.fresh("y")
+                ctx.line(f"{span} = {d}[{', '.join(parts)}]")
+                begins = tuple(off if k == axis else 0 for k in range(v.ndim))
+                ctx.dest[id(u)] = (span, "A", v, d, begins)
+                planned.append(id(u))
+            off += size
+    return planned
+
+
 def _emit_scan(ctx, node):
     a = node.attrs
     n_seq, n_st, n_out = a["n_seq"], a["n_states"], a["n_outputs"]
@@ -300,6 +344,7 @@ def _emit_scan(ctx, node):
                         error="scan: a state changed shape between steps")
         else:
             ctx.line(f"{e}[{t}] = {states[k]}[()]")
+    planned = _plan_destinations(ctx, body.outputs[:n_out], ys, t)
     for n in body.nodes():
         if n.op in ("input", "constant"):
             continue
@@ -312,6 +357,8 @@ def _emit_scan(ctx, node):
         else:
             E.emit(ctx, n)
     for y, v in {id(v): (y, v) for y, v in zip(ys, body.outputs[:n_out])}.values():
+        if id(v) in ctx.dest_done and ctx.dest[id(v)][2] is None:
+            continue                # its producer wrote it into its slot of the stack
         src = ctx.name(v)
         if v.ndim:                  # an explicit loop: numba's setitem is twice as slow
             yt = ctx.fresh("y")
@@ -334,6 +381,9 @@ def _emit_scan(ctx, node):
         ctx.line(f"{h} = {src}")
     ctx.indent -= 1
     ctx.defined = defined_before
+    for key in planned:             # body values: nothing outside the loop refers to them
+        ctx.dest.pop(key, None)
+        ctx.dest_done.discard(key)
 
     outs = node.outputs
     for v, y in zip(outs[:n_out], ys):

@@ -13,7 +13,7 @@ needed.
 """
 from __future__ import annotations
 
-from .emit import EMITTERS, NP_DTYPE, _tuple, cast_fn, copy_into
+from .emit import EMITTERS, NP_DTYPE, _tuple, cast_fn, check_dims, copy_into
 
 # -- helpers ------------------------------------------------------------------------------------
 
@@ -65,6 +65,10 @@ def _emit_slice(ctx, node):
     else:
         ctx.line(f"{t} = {xn}[{_index(parts)}]")
     ctx.define(out, t, "A" if x.ndim else ctx.layout.get(id(x), "C"), alias_of=x)
+    if x.ndim and ctx.layout.get(id(x)) == "C" and all(
+            s in (None, 1) and (b is None or (isinstance(b, int) and b >= 0))
+            for b, s in zip(a["begin"], a["step"])):
+        ctx.offset_view[id(out)] = (xn, tuple(b or 0 for b in a["begin"]))
 
 
 def _emit_slice_grad(ctx, node):
@@ -104,15 +108,24 @@ def _emit_concatenate(ctx, node):
     names = [ctx.name(v) for v in xs]
     dims = _dims(ctx, names[0], xs[0])
     dims[axis] = ctx.hoist(" + ".join(f"{n}.shape[{axis}]" for n in names))
-    t = ctx.fresh("t")
-    ctx.line(f"{t} = empty_c({_tuple(dims)}, {NP_DTYPE[out.dtype]})")
+    dest = ctx.dest.get(id(out))
+    if dest is not None:        # a loop step's stacked output slot (emit_loop)
+        t, layout = dest[:2]
+        check_dims(ctx, t, dims, "concatenate: the result does not fit its destination")
+        ctx.dest_done.add(id(out))
+    else:
+        t, layout = ctx.fresh("t"), "C"
+        ctx.line(f"{t} = empty_c({_tuple(dims)}, {NP_DTYPE[out.dtype]})")
     off = ctx.fresh("o")
     ctx.line(f"{off} = 0")
-    for n in names:
-        copy_into(ctx, t, n, xs[0].ndim, (axis, off),
-                  "concatenate: the inputs' shapes differ off the concatenation axis")
+    for v, n in zip(xs, names):
+        # an input its producer already wrote into its span of the destination needs no
+        # copy (the producer checked the span's shape against its own)
+        if id(v) not in ctx.dest_done or ctx.dest[id(v)][2] is not out:
+            copy_into(ctx, t, n, xs[0].ndim, (axis, off),
+                      "concatenate: the inputs' shapes differ off the concatenation axis")
         ctx.line(f"{off} = {off} + {n}.shape[{axis}]")
-    ctx.define(out, t, "C")
+    ctx.define(out, t, layout)
 
 
 def _emit_split_like(ctx, node):

@@ -214,6 +214,17 @@ class SegmentWriter:
         # directly (see _inplace_candidates); ids actually written in place
         self.inplace: dict[int, Value] = {}
         self.inplace_done: set[int] = set()
+        # id(value) -> (name, layout, whole) of an existing buffer its producer writes it
+        # into instead of a fresh array: a loop step's stacked output slot (whole None), or
+        # the span of that slot which the concatenation ``whole`` (a Value) would copy it
+        # into (see emit_loop._plan_destinations); ids actually written there
+        self.dest: dict[int, tuple] = {}
+        self.dest_done: set[int] = set()
+        # id(value) -> (parent name, begin per axis): the value is the basic slice
+        # parent[b0:, b1:, ...] of a C-contiguous array (a gate's columns of a step's 4-gate
+        # block); element loops index the parent (strides known at compile time, so LLVM
+        # vectorises without run-time stride checks) instead of the strided view
+        self.offset_view: dict[int, tuple[str, tuple]] = {}
         self.plan: MemoryPlan | None = None      # set by lower(); None: always np.empty
         self.pos = 0                             # position of the node being emitted
 
