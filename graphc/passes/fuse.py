@@ -121,7 +121,7 @@ def fuse(graph: Graph) -> Graph:
         >>> [n.op for n in fused.nodes() if n.inputs]
         ['fused']
     """
-    graph = fuse_pool_filter_grads(fuse_conv_epilogues(graph))
+    graph = fuse_pool_filter_grads(fuse_conv_epilogues(merge_shared_products(graph)))
     regions = find_regions(graph)
     if not regions:
         return graph
@@ -409,6 +409,141 @@ def fuse_pool_filter_grads(graph: Graph) -> Graph:
                 mapped[id(n.outputs[0])] = _fused_node("bias_add_grad", [masked], n.attrs, n)
             continue
         _rebuild(n, get, mapped)
+    return _remapped_graph(graph, get)
+
+
+# -- products that share their right operand ----------------------------------------------------
+#
+# A recurrent layer's weight gradients are products with the SAME stacked gate cotangent G
+# (T*B rows): dW = X^T G (X: the inputs, 32 wide in the benchmark) and dU = H^T G (H: the
+# entering states, 128 wide). BLAS runs a product with few output rows far below its peak
+# (measured here: 32 x 3200 @ 3200 x 512 0.49 ms, 128 x ... 1.14 ms, both together as one
+# 160-row product 1.29 ms), so the products become one: [X H]^T G, whose row blocks are dW
+# and dU. The price is one copy of X and H side by side (2 MB for the benchmark's LSTM).
+
+MERGE_MAX_ROWS = 64     # merge only groups with a product of fewer output rows than this
+
+
+def _first_equal_output(v: Value) -> Value:
+    """``v``, or the first output of the same loop that stacks the same step value (after
+    the body's algebraic rules and common subexpressions, as the loop emitter sees it)."""
+    node = v.node
+    if node is None or node.op != "scan":
+        return v
+    j = next(k for k, o in enumerate(node.outputs) if o is v)
+    if j >= node.attrs["n_outputs"]:
+        return v
+    from .algebraic import simplify
+    from .cse import cse
+    outs = cse(simplify(node.attrs["body"])).outputs
+    i = next(k for k in range(j + 1) if outs[k] is outs[j])
+    return node.outputs[i]
+
+
+def _product_parts(n: Node):
+    """For a node computing P^T Q with a 2-D P of static width w -- ``matmul(transpose(P),
+    Q)``, or a tensordot over its right operand's leading axes -- (key of Q, w, make_p,
+    make_q); else None. The key is the same for reshape(G, (-1, c)) and G's 2-D form, and
+    for a loop's duplicate stacked outputs; make_p / make_q return P and Q, building the
+    reshapes a tensordot's operands need (``transposes``: existing transposes to reuse)."""
+    from ..ir.ops import apply
+    if n.op == "matmul" and len(n.inputs) == 2 and all(v.ndim == 2 for v in n.inputs):
+        a, q = n.inputs
+        t = a.node
+        if t is None or t.op != "transpose" or tuple(t.attrs["perm"]) != (1, 0) or \
+                not isinstance(a.shape[0], int) or not isinstance(q.shape[1], int):
+            return None
+        base = q
+        if q.node is not None and q.node.op == "reshape" and \
+                tuple(q.node.attrs["shape"]) == (-1, q.shape[1]):
+            base = q.node.inputs[0]
+        key = (id(_first_equal_output(base)), q.shape[1])
+        return key, a.shape[0], (lambda transposes: t.inputs[0]), (lambda: q)
+    if n.op != "tensordot":
+        return None
+    x, g = n.inputs
+    ax_x, ax_g = (tuple(ax) for ax in n.attrs["axes"])
+    k = len(ax_g)
+    free_x = tuple(i for i in range(x.ndim) if i not in ax_x)
+    if ax_g != tuple(range(k)) or not free_x or k == g.ndim or not all(
+            isinstance(d, int) for d in [x.shape[i] for i in free_x] + list(g.shape[k:])):
+        return None
+    width = int(np.prod([x.shape[i] for i in free_x]))
+    cols = int(np.prod(g.shape[k:]))
+    perm = ax_x + free_x
+
+    def make_p(transposes):
+        xt = x if perm == tuple(range(x.ndim)) else transposes.get((id(x), perm))
+        if xt is None:
+            xt = apply("transpose", x, perm=perm)
+        return xt if xt.ndim == 2 and len(free_x) == 1 else \
+            apply("reshape", xt, shape=(-1, width))
+
+    def make_q():
+        return g if g.ndim == 2 else apply("reshape", g, shape=(-1, cols))
+    return (id(_first_equal_output(g)), cols), width, make_p, make_q
+
+
+def _ancestors(values) -> set[int]:
+    seen: set[int] = set()
+    stack = [v.node for v in values if v.node is not None]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        stack.extend(v.node for v in n.inputs if v.node is not None)
+    return seen
+
+
+def merge_shared_products(graph: Graph) -> Graph:
+    """Products P_i^T Q with the same right operand Q become one product
+    [P_1 ... P_k]^T Q whose row blocks are the results, where one of them has fewer than
+    :data:`MERGE_MAX_ROWS` output rows (see the comment above). A group whose operands
+    depend on one of the products is left alone (its merged product would be its own
+    ancestor)."""
+    from ..ir.node import provenance_of
+    from ..ir.ops import apply
+    order, _, _ = _users_and_roots(graph)
+    groups: dict = {}
+    for n in order:
+        got = _product_parts(n)
+        if got is not None:
+            groups.setdefault(got[0], []).append((n, got))
+    groups = {k: m for k, m in groups.items()
+              if len(m) > 1 and min(w for _, (_, w, _, _) in m) < MERGE_MAX_ROWS}
+    while groups:                   # operands must not depend on any product merged here
+        members = {id(n) for m in groups.values() for n, _ in m}
+        bad = [k for k, m in groups.items()
+               if _ancestors([v for n, _ in m for v in n.inputs]) & members]
+        if not bad:
+            break
+        for k in bad:
+            del groups[k]
+    if not groups:
+        return graph
+    transposes = {(id(n.inputs[0]), tuple(n.attrs["perm"])): n.outputs[0]
+                  for n in order if n.op == "transpose"}
+    mapped: dict[int, Value] = {}
+    for members in groups.values():
+        with provenance_of(members[0][0]):
+            ps = [make_p(transposes) for _, (_, _, make_p, _) in members]
+            cat = apply("concatenate", *ps, axis=1)
+            z = apply("matmul", apply("transpose", cat, perm=(1, 0)), members[0][1][3]())
+            off = 0
+            for (n, (_, w, _, _)) in members:
+                part = apply("slice", z, begin=(off, 0), end=(off + w, None), step=(1, 1))
+                out = n.outputs[0]
+                if part.shape != out.shape:
+                    part = apply("reshape", part, shape=tuple(out.shape))
+                mapped[id(out)] = part
+                off += w
+
+    def get(v):
+        return mapped.get(id(v), v)
+    for n in order:
+        if id(n.outputs[0]) not in mapped:
+            _rebuild(n, get, mapped)
     return _remapped_graph(graph, get)
 
 
