@@ -17,7 +17,10 @@ Before the elementwise regions, convolution epilogues are folded into NN ops
 ``conv2d_bias_act`` and the relu's gradient after a max pooling one ``max_pool2d_relu_grad``,
 so the code generator adds the bias and applies the relu while each output block is in cache;
 then a pooled layer's filter gradient reads the pooled gradient directly
-(:func:`fuse_pool_filter_grads`) where nothing else needs the full-size one.
+(:func:`fuse_pool_filter_grads`) where nothing else needs the full-size one. First of all,
+products with the same right operand become one product when one of them is narrow
+(:func:`merge_shared_products`: a recurrent layer's dW and dU from the stacked gate
+cotangent).
 
 Example:
     >>> g2 = fuse(graph)        # six chained elementwise ops -> one fused node
