@@ -352,10 +352,42 @@ def sum_of_transpose(node):
     return out if same_type(out, node) else None
 
 
+def slice_of_bias_add(node):
+    """slice(a + c, S) -> slice(a, S) + slice(c, S') when c has fewer axes than a (a bias
+    broadcast over a's leading axes): element-by-element addition commutes with taking a
+    block, and c's block is S on the trailing axes c aligns with (whole where c has size 1).
+    A loop step's gate columns of (x_t + b) then read x_t and b, not a new sum."""
+    if node.op != "slice":
+        return None
+    add = producer(node.inputs[0], "add")
+    if add is None:
+        return None
+    x = add.outputs[0]
+    a_attrs = node.attrs
+    for a, c in (add.inputs, add.inputs[::-1]):
+        if a.type != x.type or c.ndim >= a.ndim or c.dtype != a.dtype:
+            continue
+        lead = a.ndim - c.ndim
+        begin, end, step = [], [], []
+        for k in range(c.ndim):
+            b, e, st = (a_attrs[key][lead + k] for key in ("begin", "end", "step"))
+            if c.shape[k] == 1:
+                b, e, st = None, None, 1
+            elif c.shape[k] != a.shape[lead + k]:
+                return None
+            begin.append(b)
+            end.append(e)
+            step.append(st)
+        out = apply("add", apply("slice", a, **a_attrs),
+                    apply("slice", c, begin=tuple(begin), end=tuple(end), step=tuple(step)))
+        return out if same_type(out, node) else None
+    return None
+
+
 RULES = [identity_arith, self_sub, double_neg, add_neg, pow_const, double_transpose,
          double_reshape, exp_log, log_softmax, log_sigmoid, mean_to_sum,
          slice_grads_to_concat, transpose_of_bias_add, transpose_of_dot,
-         tensordot_of_transpose, sum_of_transpose]
+         tensordot_of_transpose, sum_of_transpose, slice_of_bias_add]
 
 
 def simplify(graph: Graph, rules=None) -> Graph:

@@ -20,7 +20,8 @@ then a pooled layer's filter gradient reads the pooled gradient directly
 (:func:`fuse_pool_filter_grads`) where nothing else needs the full-size one. First of all,
 products with the same right operand become one product when one of them is narrow
 (:func:`merge_shared_products`: a recurrent layer's dW and dU from the stacked gate
-cotangent).
+cotangent), and a bias added to a whole loop sequence moves into the loop's body
+(:func:`sink_sequence_biases`).
 
 Example:
     >>> g2 = fuse(graph)        # six chained elementwise ops -> one fused node
@@ -124,7 +125,8 @@ def fuse(graph: Graph) -> Graph:
         >>> [n.op for n in fused.nodes() if n.inputs]
         ['fused']
     """
-    graph = fuse_pool_filter_grads(fuse_conv_epilogues(merge_shared_products(graph)))
+    graph = fuse_pool_filter_grads(fuse_conv_epilogues(
+        merge_shared_products(sink_sequence_biases(graph))))
     regions = find_regions(graph)
     if not regions:
         return graph
@@ -411,6 +413,101 @@ def fuse_pool_filter_grads(graph: Graph) -> Graph:
                 masked = _relu_mask(get(plan[src.id]), g)
                 mapped[id(n.outputs[0])] = _fused_node("bias_add_grad", [masked], n.attrs, n)
             continue
+        _rebuild(n, get, mapped)
+    return _remapped_graph(graph, get)
+
+
+# -- a bias added to a whole loop sequence -----------------------------------------------------
+#
+# A recurrent layer adds its bias to the input projection of every step before the loop:
+# seq = x W + b, a (T, B, 4*units) tensor written and read once more (6.5 MB for the
+# benchmark's LSTM) only to add a 2 KB row. When every reader of seq is a loop taking it as a
+# sequence, the loop takes x W instead and b as one more constant, and its body adds b to
+# the step's slice (the body's gate kernels then read b from cache; see
+# algebraic.slice_of_bias_add, which moves the add past the gate slices).
+
+
+def _sinkable_bias(v: Value, users):
+    """(P, c) when ``v`` = add(P, c) with P of v's type and c a bias of fewer axes than a
+    time step (so it is the same at every step), read only as a loop sequence; else None."""
+    add = v.node
+    if add is None or add.op != "add" or len(add.inputs) != 2:
+        return None
+    readers = users.get(id(v), [])
+    if not readers or any(n.op != "scan" or not any(
+            w is v for w in n.inputs[:n.attrs["n_seq"]]) or any(
+            w is v for w in n.inputs[n.attrs["n_seq"]:]) for n in readers):
+        return None
+    for p, c in (add.inputs, add.inputs[::-1]):
+        if p.type == v.type and c.ndim < v.ndim and c.dtype == v.dtype:
+            return p, c
+    return None
+
+
+def _sink_into(n: Node, k: int, p: Value, c: Value) -> Node:
+    """A copy of scan node ``n`` whose sequence ``k`` is ``p`` and whose body adds the new
+    last constant ``c`` to that sequence's step."""
+    from ..ir.ops import apply
+    from .rewrite import clone
+    body = n.attrs["body"]
+    old = body.inputs[k]
+    x_t = source("input", old.type, name=old.name)
+    c_t = source("input", c.type, name=c.name or "bias")
+    with_bias = apply("add", x_t, c_t)
+    if with_bias.type != old.type:
+        return None
+    new: dict[int, Value] = {id(old): with_bias}
+    for m in body.nodes():
+        if not m.inputs or m is with_bias.node:
+            continue
+        ins = [new.get(id(v), v) for v in m.inputs]
+        if all(a is b for a, b in zip(ins, m.inputs)):
+            continue
+        cur = clone(m, ins)
+        for o, r in zip(m.outputs, cur.outputs):
+            new[id(o)] = r
+    inputs = list(body.inputs)
+    inputs[k] = x_t
+    new_body = Graph(inputs + [c_t], [new.get(id(v), v) for v in body.outputs],
+                     name=body.name)
+    attrs = dict(n.attrs, body=new_body, n_consts=n.attrs["n_consts"] + 1)
+    ins = list(n.inputs)
+    ins[k] = p
+    out = Node("scan", ins + [c], attrs, [o.type for o in n.outputs], scope=n.scope, src=n.src)
+    return out
+
+
+def sink_sequence_biases(graph: Graph) -> Graph:
+    """Loops take a sequence ``x W + b`` as ``x W`` and the bias as a constant added in the
+    body, when only loops read the sum (see the comment above)."""
+    order, users, _ = _users_and_roots(graph)
+    sums = {}
+    for n in order:
+        if n.op == "scan":
+            for v in n.inputs[:n.attrs["n_seq"]]:
+                if id(v) not in sums:
+                    sums[id(v)] = _sinkable_bias(v, users)
+    if not any(sums.values()):
+        return graph
+    mapped: dict[int, Value] = {}
+
+    def get(v):
+        return mapped.get(id(v), v)
+    for n in order:
+        if n.op == "scan":
+            cur = n
+            for k in range(n.attrs["n_seq"]):
+                got = sums.get(id(n.inputs[k]))
+                if got is not None:
+                    nxt = _sink_into(cur, k, *got)
+                    cur = cur if nxt is None else nxt
+            if cur is not n:
+                ins = [get(v) for v in cur.inputs]
+                cur = Node("scan", ins, cur.attrs, [o.type for o in n.outputs],
+                           scope=n.scope, src=n.src)
+                for o, r in zip(n.outputs, cur.outputs):
+                    mapped[id(o)] = r
+                continue
         _rebuild(n, get, mapped)
     return _remapped_graph(graph, get)
 
