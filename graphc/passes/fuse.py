@@ -33,6 +33,7 @@ import numpy as np
 from ..ir.graph import Graph
 from ..ir.node import Node, Value
 from ..ir.ops import REGISTRY, source
+from ..ir.types import ShapeError
 
 
 def fusible(node: Node) -> bool:
@@ -626,18 +627,30 @@ def merge_shared_products(graph: Graph) -> Graph:
                   for n in order if n.op == "transpose"}
     mapped: dict[int, Value] = {}
     for members in groups.values():
-        with provenance_of(members[0][0]):
-            ps = [make_p(transposes) for _, (_, _, make_p, _) in members]
-            cat = apply("concatenate", *ps, axis=1)
-            z = apply("matmul", apply("transpose", cat, perm=(1, 0)), members[0][1][3]())
-            off = 0
-            for (n, (_, w, _, _)) in members:
-                part = apply("slice", z, begin=(off, 0), end=(off + w, None), step=(1, 1))
-                out = n.outputs[0]
-                if part.shape != out.shape:
-                    part = apply("reshape", part, shape=tuple(out.shape))
-                mapped[id(out)] = part
-                off += w
+        parts = {}
+        try:
+            with provenance_of(members[0][0]):
+                ps = [make_p(transposes) for _, (_, _, make_p, _) in members]
+                # operands whose rows or dtypes the IR cannot show to be alike (two
+                # different symbols, say) stay apart: concatenate refuses them
+                cat = apply("concatenate", *ps, axis=1)
+                z = apply("matmul", apply("transpose", cat, perm=(1, 0)), members[0][1][3]())
+                off = 0
+                for (n, (_, w, _, _)) in members:
+                    part = apply("slice", z, begin=(off, 0), end=(off + w, None),
+                                 step=(1, 1))
+                    out = n.outputs[0]
+                    if part.shape != out.shape:
+                        part = apply("reshape", part, shape=tuple(out.shape))
+                    if part.type != out.type:
+                        raise ShapeError("the merged product's block differs")
+                    parts[id(out)] = part
+                    off += w
+        except ShapeError:
+            continue
+        mapped.update(parts)
+    if not mapped:
+        return graph
 
     def get(v):
         return mapped.get(id(v), v)

@@ -85,6 +85,21 @@ def test_wide_products_and_products_of_different_operands_are_left_alone(monkeyp
     assert merge_shared_products(g2) is g2
 
 
+def test_rows_named_differently_merge_and_operands_of_two_dtypes_stay_apart():
+    rng = np.random.default_rng(5)
+    # a's rows are B and b's C: both must equal q's at run time, so they merge
+    a, b, q = _ph(("B", 2), "a"), _ph(("C", 3), "b"), _ph((None, N), "q")
+    g = Graph([a, b, q], [apply("matmul", apply("transpose", a, perm=(1, 0)), q),
+                          apply("matmul", apply("transpose", b, perm=(1, 0)), q)])
+    assert len(_products(merge_shared_products(g).nodes())) == 1
+    _check(g, [rng.normal(size=(4, k)).astype(np.float32) for k in (2, 3, N)])
+    # a float64 operand beside a float32 one cannot be concatenated: left alone
+    a64 = source("input", TensorType("float64", ("B", 2)), name="a64")
+    g2 = Graph([a64, b, q], [apply("matmul", apply("transpose", a64, perm=(1, 0)), q),
+                             apply("matmul", apply("transpose", b, perm=(1, 0)), q)])
+    assert merge_shared_products(g2) is g2
+
+
 def test_a_product_whose_operand_depends_on_the_other_is_not_merged():
     rng = np.random.default_rng(3)
     a, q = _ph((N, 2), "a"), _ph((N, N), "q")
