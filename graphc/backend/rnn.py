@@ -78,13 +78,23 @@ def rnn(step_function, inputs, initial_states, go_backwards=False, mask=None, co
     step_function(inputs[:, 0], initial_states + constants)
     n = len(initial_states)
 
+    output_is_state = []                           # k when the step returns state k as output
+
     def step(x_t, *rest):
         output, new_states = step_function(x_t, list(rest[:n]) + list(rest[n:]))
+        output_is_state[:] = [k for k, s in enumerate(new_states) if s is output][:1]
         return [output], list(new_states)
     res = scan(step, [x_tm], initial_states, constants, go_backwards=go_backwards, mask=m_tm,
                symbolic_batch=True, name="rnn_step")
     y_tm = res.outputs[0]                          # time-aligned: y_tm[t] from inputs[:, t]
-    last = y_tm[0] if go_backwards else y_tm[-1]
+    if output_is_state and mask is None:
+        # the last step's output IS that state after the last step (an LSTM's or GRU's h):
+        # reading it there, not from the stacked outputs, leaves the stack's gradient empty
+        # when only the last output is used (return_sequences=False), so the gradient loop
+        # reads no (T, samples, units) block of zeros
+        last = res.final_states[output_is_state[0]]
+    else:
+        last = y_tm[0] if go_backwards else y_tm[-1]
     if go_backwards:                               # Keras: outputs in processing order
         y_tm = apply("reverse", y_tm, axes=(0,))
     outputs = apply("transpose", y_tm, perm=(1, 0) + tuple(range(2, y_tm.ndim)))

@@ -71,6 +71,23 @@ def test_rnn_matches_a_numpy_loop(go_backwards, mask):
     np.testing.assert_allclose(h, exp_h, rtol=1e-12)
 
 
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_last_output_that_is_a_state_is_read_from_the_final_state(go_backwards):
+    # the step returns its new state as its output: the last output is that final state (no
+    # element of the stacked outputs), so the gradient of a loss on the last output alone
+    # gives the stacked outputs no cotangent; with a mask it stays their last element
+    (last, outputs, h), feeds, (w, u, b), _ = build(go_backwards=go_backwards)
+    assert last.node.op == "scan" and last is h
+    grads = K.gradients(K.sum(last * last), [w, u, b])
+    back = [n for n in K.function([p for p, _ in feeds], grads).graph.nodes()
+            if n.op == "scan" and n.attrs["go_backwards"] != go_backwards]
+    assert len(back) == 1 and back[0].attrs["n_seq"] == 2   # x and the saved states only
+    got = run([last] + grads, feeds)
+    np.testing.assert_allclose(got[0], numpy_rnn(go_backwards)[0], rtol=1e-12)
+    (m_last, _, _), _, _, _ = build(go_backwards=go_backwards, mask=True)
+    assert m_last.node.op != "scan"                 # an element of the stacked outputs
+
+
 def test_go_backwards_outputs_are_in_processing_order():
     outs, feeds, _, _ = build(go_backwards=True)
     last, outputs, _ = run(outs, feeds)
@@ -110,8 +127,9 @@ def _numeric(f, arr, eps=1e-6):
 
 @pytest.mark.parametrize("unroll", [False, True])
 @pytest.mark.parametrize("go_backwards", [False, True])
-def test_gradients_through_rnn_match_finite_differences(unroll, go_backwards):
-    (last, outputs, h), feeds, weights, x = build(go_backwards=go_backwards, mask=True,
+@pytest.mark.parametrize("mask", [True, False])     # unmasked: the last output is a state
+def test_gradients_through_rnn_match_finite_differences(unroll, go_backwards, mask):
+    (last, outputs, h), feeds, weights, x = build(go_backwards=go_backwards, mask=mask,
                                                   unroll=unroll)
     c_out = K.constant(np.random.default_rng(3).uniform(0.5, 1.5, size=(B, T, H)),
                        dtype="float64")
