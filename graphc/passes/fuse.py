@@ -28,6 +28,8 @@ Example:
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from ..ir.graph import Graph
@@ -445,37 +447,28 @@ def _sinkable_bias(v: Value, users):
     return None
 
 
-def _sink_into(n: Node, k: int, p: Value, c: Value) -> Node:
-    """A copy of scan node ``n`` whose sequence ``k`` is ``p`` and whose body adds the new
-    last constant ``c`` to that sequence's step."""
+def _sink_into(body: Graph, k: int, c: Value):
+    """``body`` with its placeholder ``k`` (a sequence's step) replaced by ``x_t + c_t`` for a
+    new placeholder x_t and a new last placeholder c_t of ``c``'s type; None when the sum
+    would not keep the step's type."""
     from ..ir.ops import apply
-    from .rewrite import clone
-    body = n.attrs["body"]
+    from .rewrite import clone, rewrite
     old = body.inputs[k]
     x_t = source("input", old.type, name=old.name)
     c_t = source("input", c.type, name=c.name or "bias")
     with_bias = apply("add", x_t, c_t)
     if with_bias.type != old.type:
         return None
-    new: dict[int, Value] = {id(old): with_bias}
-    for m in body.nodes():
-        if not m.inputs or m is with_bias.node:
-            continue
-        ins = [new.get(id(v), v) for v in m.inputs]
-        if all(a is b for a, b in zip(ins, m.inputs)):
-            continue
-        cur = clone(m, ins)
-        for o, r in zip(m.outputs, cur.outputs):
-            new[id(o)] = r
+
+    def rule(m):
+        if not any(v is old for v in m.inputs):
+            return None
+        return clone(m, [with_bias if v is old else v for v in m.inputs]).outputs
+    got = rewrite(body, rule)
     inputs = list(body.inputs)
     inputs[k] = x_t
-    new_body = Graph(inputs + [c_t], [new.get(id(v), v) for v in body.outputs],
-                     name=body.name)
-    attrs = dict(n.attrs, body=new_body, n_consts=n.attrs["n_consts"] + 1)
-    ins = list(n.inputs)
-    ins[k] = p
-    out = Node("scan", ins + [c], attrs, [o.type for o in n.outputs], scope=n.scope, src=n.src)
-    return out
+    return Graph(inputs + [c_t], [with_bias if v is old else v for v in got.outputs],
+                 name=body.name)
 
 
 def sink_sequence_biases(graph: Graph) -> Graph:
@@ -495,21 +488,24 @@ def sink_sequence_biases(graph: Graph) -> Graph:
     def get(v):
         return mapped.get(id(v), v)
     for n in order:
+        sunk = []
         if n.op == "scan":
-            cur = n
+            body, ins, consts = n.attrs["body"], [get(v) for v in n.inputs], []
             for k in range(n.attrs["n_seq"]):
                 got = sums.get(id(n.inputs[k]))
-                if got is not None:
-                    nxt = _sink_into(cur, k, *got)
-                    cur = cur if nxt is None else nxt
-            if cur is not n:
-                ins = [get(v) for v in cur.inputs]
-                cur = Node("scan", ins, cur.attrs, [o.type for o in n.outputs],
-                           scope=n.scope, src=n.src)
-                for o, r in zip(n.outputs, cur.outputs):
-                    mapped[id(o)] = r
-                continue
-        _rebuild(n, get, mapped)
+                new_body = None if got is None else _sink_into(body, k, got[1])
+                if new_body is not None:
+                    body, ins[k] = new_body, got[0]
+                    consts.append(got[1])
+                    sunk.append(k)
+        if not sunk:
+            _rebuild(n, get, mapped)
+            continue
+        attrs = dict(n.attrs, body=body, n_consts=n.attrs["n_consts"] + len(consts))
+        cur = Node("scan", ins + consts, attrs, [o.type for o in n.outputs], scope=n.scope,
+                   src=n.src)
+        for o, r in zip(n.outputs, cur.outputs):
+            mapped[id(o)] = r
     return _remapped_graph(graph, get)
 
 
@@ -534,11 +530,18 @@ def _first_equal_output(v: Value) -> Value:
     j = next(k for k, o in enumerate(node.outputs) if o is v)
     if j >= node.attrs["n_outputs"]:
         return v
-    from .algebraic import simplify
-    from .cse import cse
-    outs = cse(simplify(node.attrs["body"])).outputs
+    body = node.attrs["body"]
+    outs = _SIMPLIFIED_OUTPUTS.get(body)
+    if outs is None:
+        from .algebraic import simplify
+        from .cse import cse
+        outs = _SIMPLIFIED_OUTPUTS[body] = cse(simplify(body)).outputs
     i = next(k for k in range(j + 1) if outs[k] is outs[j])
     return node.outputs[i]
+
+
+# body -> its outputs after simplify + cse (a body is not changed once its loop is built)
+_SIMPLIFIED_OUTPUTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _product_parts(n: Node):

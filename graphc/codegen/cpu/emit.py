@@ -51,11 +51,8 @@ def copy_into(ctx, dst: str, src: str, ndim: int, offset: tuple | None = None,
         ctx.line(f"{dst}[()] = {src}[()]")
         return
     skip = offset[0] if offset is not None else -1
-    cond = " or ".join(f"{src}.shape[{k}] != {dst}.shape[{k}]" for k in range(ndim)
-                       if k != skip)
-    if cond:
-        ctx.line(f"if {cond}:")
-        ctx.line(f"    raise ValueError({error!r})")
+    check_dims(ctx, dst, [f"{dst if k == skip else src}.shape[{k}]" for k in range(ndim)],
+               error)
     idx = [ctx.fresh("i") for _ in range(ndim)]
     for k, i in enumerate(idx):
         ctx.loop(i, f"{src}.shape[{k}]")

@@ -116,15 +116,18 @@ def _emit_concatenate(ctx, node):
     else:
         t, layout = ctx.fresh("t"), "C"
         ctx.line(f"{t} = empty_c({_tuple(dims)}, {NP_DTYPE[out.dtype]})")
-    off = ctx.fresh("o")
-    ctx.line(f"{off} = 0")
-    for v, n in zip(xs, names):
-        # an input its producer already wrote into its span of the destination needs no
-        # copy (the producer checked the span's shape against its own)
-        if id(v) not in ctx.dest_done or ctx.dest[id(v)][2] is not out:
-            copy_into(ctx, t, n, xs[0].ndim, (axis, off),
-                      "concatenate: the inputs' shapes differ off the concatenation axis")
-        ctx.line(f"{off} = {off} + {n}.shape[{axis}]")
+    # an input its producer already wrote into its span of the destination needs no copy
+    # (the producer checked the span's shape against its own)
+    copy = [id(v) not in ctx.dest_done or ctx.dest[id(v)][2] is not out for v in xs]
+    if any(copy):
+        off = ctx.fresh("o")
+        ctx.line(f"{off} = 0")
+        for k, n in enumerate(names):
+            if copy[k]:
+                copy_into(ctx, t, n, xs[0].ndim, (axis, off),
+                          "concatenate: the inputs' shapes differ off the concatenation axis")
+            if k + 1 < len(names):
+                ctx.line(f"{off} = {off} + {n}.shape[{axis}]")
     ctx.define(out, t, layout)
 
 
