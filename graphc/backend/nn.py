@@ -63,18 +63,44 @@ def _clip_eps(x):
     return apply("clip", x, min=eps, max=1.0 - eps)
 
 
+def _logits_of(output, op, axis=None):
+    """The logits ``z`` when ``output`` is ``op(z)`` (a softmax along ``axis``, or a sigmoid),
+    else None.
+
+    The probability crossentropies then work on the logits, as tf.keras does for the output of
+    a softmax or sigmoid: the loss stays finite for logits of +-1e4 and its gradient is the
+    plain ``softmax(z) - t`` (``sigmoid(z) - t``), where Keras 2's eps-clip of the
+    probabilities would zero it for a confidently wrong prediction. The optimiser's
+    algebraic pass rewrites the forward the same way; doing it here, before ``K.gradients``
+    differentiates the loss, gives the backward pass that one stable form too (and a much
+    smaller training step to compile).
+    """
+    node = output.node
+    if node.op != op or len(node.outputs) != 1:
+        return None
+    if axis is not None and node.attrs["axis"] % output.ndim != axis % output.ndim:
+        return None
+    return node.inputs[0]
+
+
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """Categorical crossentropy between a probability (or one-hot) ``target`` and ``output``.
 
     As Keras 2: with ``from_logits=False`` the output is scaled to sum to 1 along ``axis``,
     clipped to [epsilon, 1 - epsilon] and ``-sum(target * log(output), axis)`` returned; with
-    ``from_logits=True`` the stable ``softmax_cross_entropy`` of the logits.
+    ``from_logits=True`` the stable ``softmax_cross_entropy`` of the logits. An ``output``
+    made by ``K.softmax`` along ``axis`` counts as its logits (as in tf.keras), so the loss and
+    its gradient are the stable forms, unclipped.
 
     Example:
         >>> loss = K.mean(K.categorical_crossentropy(y, K.softmax(logits)))
     """
     output = _v(output)
     target = _v(target, output)
+    if not from_logits and output.ndim > 0:
+        z = _logits_of(output, "softmax", int(axis))
+        if z is not None:
+            output, from_logits = z, True
     if from_logits:
         return apply("softmax_cross_entropy", output, target, axis=int(axis))
     output = output / apply("sum", output, axes=int(axis), keepdims=True)
@@ -86,7 +112,8 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """Crossentropy with integer class labels ``target`` (shape of ``output`` without the
     class axis, or with a size-1 class axis).
 
-    As Keras 2: with ``from_logits=False`` the logits are ``log(clip(output, eps, 1 - eps))``.
+    As Keras 2: with ``from_logits=False`` the logits are ``log(clip(output, eps, 1 - eps))``,
+    or the softmax's own logits when ``output`` is a softmax along ``axis`` (as tf.keras).
     """
     output = _v(output)
     target = _v(target)
@@ -99,7 +126,9 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
         target = apply("squeeze", target, axis=axis)
     if not is_int(target.dtype):
         target = apply("cast", target, dtype="int64")
-    logits = output if from_logits else apply("log", _clip_eps(output))
+    logits = output if from_logits else _logits_of(output, "softmax", axis)
+    if logits is None:
+        logits = apply("log", _clip_eps(output))
     return apply("sparse_softmax_cross_entropy", logits, target, axis=axis)
 
 
@@ -107,13 +136,18 @@ def binary_crossentropy(target, output, from_logits=False):
     """Elementwise binary crossentropy.
 
     As Keras 2: with ``from_logits=False`` the output is clipped to [eps, 1 - eps] and turned
-    into logits ``log(output / (1 - output))``; then the stable sigmoid crossentropy.
+    into logits ``log(output / (1 - output))`` (or, for an ``output`` made by ``K.sigmoid``,
+    the sigmoid's own logits, as tf.keras); then the stable sigmoid crossentropy.
     """
     output = _v(output)
     target = _v(target, output)
     if not from_logits:
-        output = _clip_eps(output)
-        output = apply("log", output / (1.0 - output))
+        z = _logits_of(output, "sigmoid")
+        if z is not None:
+            output = z
+        else:
+            output = _clip_eps(output)
+            output = apply("log", output / (1.0 - output))
     return apply("sigmoid_cross_entropy", output, target)
 
 

@@ -198,6 +198,38 @@ def test_crossentropies_follow_keras_formulas():
     del logits
 
 
+def test_crossentropy_of_a_softmax_or_sigmoid_works_on_its_logits():
+    # as tf.keras: the loss and its gradient come from the logits, so a confidently wrong
+    # prediction (logits +-1e4) has a finite loss and the gradient softmax(z) - t, which
+    # Keras 2's eps-clip of the probabilities would have zeroed
+    z = K.placeholder(shape=(None, 3))
+    y = K.placeholder(shape=(None, 3))
+    lab = K.placeholder(shape=(None,), dtype="int64")
+    Z = np.array([[1e4, 0.0, -1e4], [0.5, -0.5, 2.0]], "float32")
+    T = np.array([[0, 0, 1], [0, 1, 0]], "float32")
+    cat = K.categorical_crossentropy(y, K.softmax(z))
+    sparse = K.sparse_categorical_crossentropy(lab, K.softmax(z))
+    binary = K.binary_crossentropy(y, K.sigmoid(z))
+    assert cat.node.op == "softmax_cross_entropy" and cat.node.inputs[0] is z
+    assert sparse.node.op == "sparse_softmax_cross_entropy" and sparse.node.inputs[0] is z
+    assert binary.node.op == "sigmoid_cross_entropy" and binary.node.inputs[0] is z
+    # a softmax along another axis than the loss's is not its logits
+    other = K.categorical_crossentropy(y, K.softmax(z, axis=0))
+    assert other.node.op != "softmax_cross_entropy"
+    feeds = [(z, Z), (y, T), (lab, np.array([2, 1]))]
+    grads = [K.gradients(K.sum(loss), [z])[0] for loss in (cat, sparse, binary)]
+    lc, ls, gc, gs, gb = run([cat, sparse] + grads, feeds)
+    p = np.exp(Z - Z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    np.testing.assert_allclose(lc, [2e4, -np.log(p[1, 1])], rtol=1e-5)
+    np.testing.assert_allclose(ls, lc, rtol=1e-6)
+    np.testing.assert_allclose(gc, p - T, atol=1e-6)
+    np.testing.assert_allclose(gs, p - T, atol=1e-6)
+    assert gc[0, 0] == pytest.approx(1.0) and gc[0, 2] == pytest.approx(-1.0)
+    sig = 1 / (1 + np.exp(-Z.astype(np.float64)))
+    np.testing.assert_allclose(gb, sig - T, atol=1e-6)
+
+
 def test_l2_normalize_in_top_k_and_batch_norm():
     x = K.placeholder(shape=(None, 5))
     tgt = K.placeholder(shape=(None,), dtype="int32")
