@@ -2,7 +2,8 @@
 with its numpy reference, and replaced by a constant.
 
 Shape arithmetic folds too: ``shape(x)`` of a value whose static shape is fully known becomes
-a constant, so the reshapes and counts built from it fold in turn. Random ops never fold, and
+a constant, so the reshapes and counts built from it fold in turn; so does ``size(x, axes)``
+(a mean's count) when those dims are known. Random ops never fold, and
 results larger than ``MAX_FOLD_ELEMENTS`` stay computed (a huge constant would cost memory
 and compile time for little gain).
 """
@@ -32,6 +33,11 @@ def const_fold(graph: Graph) -> Graph:
         # shape(x) -> constant when x's shape is static        # shape arithmetic
         if node.op == "shape" and node.inputs[0].type.static:
             return [constant(np.asarray(node.inputs[0].shape, dtype=np.int64))]
+        # size(x, axes) -> constant when x's dims over axes are static
+        if node.op == "size" and all(isinstance(node.inputs[0].shape[a], int)
+                                     for a in node.attrs["axes"]):
+            n = int(np.prod([node.inputs[0].shape[a] for a in node.attrs["axes"]]))
+            return [constant(np.asarray(n, dtype=node.attrs["dtype"]))]
         if not _foldable(node):
             return None
         arrays = [v.node.attrs["value"] for v in node.inputs]

@@ -60,6 +60,24 @@ def test_constants_fold_to_one_constant():
     same_outputs(g, g2, {x: X})
 
 
+def test_a_mean_gradient_counts_with_one_size_node_or_a_constant():
+    from graphc.passes.autodiff import gradients
+    x = inp("B", 3, 2)
+    g = Graph([x], gradients(apply("mean", x, axes=(0, 2)), [x]))
+    assert ops_of(g).count("size") == 1 and "gather" not in ops_of(g)
+    (size,) = [n for n in g.nodes() if n.op == "size"]
+    assert size.attrs["axes"] == (0, 2) and size.outputs[0].dtype == "float32"
+    (dx,) = evaluate(g.outputs, {x: np.ones((5, 3, 2), np.float32)})
+    np.testing.assert_allclose(dx, np.full((5, 3, 2), 1 / 10, np.float32))
+    # over static axes only, the count folds to a constant
+    g2 = const_fold(Graph([x], [apply("size", x, axes=(1, 2), dtype="int64")]))
+    assert ops_of(g2) == [] and int(g2.outputs[0].node.attrs["value"]) == 6
+    g3 = const_fold(Graph([x], [apply("size", x)]))
+    assert ops_of(g3) == ["size"]
+    (n,) = evaluate(g3.outputs, {x: np.ones((5, 3, 2), np.float32)})
+    assert int(n) == 30
+
+
 def test_dead_nodes_vanish_and_identity_updates_drop():
     from graphc.ir import Variable
     x = inp("B", 3)

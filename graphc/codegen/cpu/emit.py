@@ -611,6 +611,17 @@ def _emit_shape(ctx, node):
     ctx.define(node.outputs[0], t, "C")
 
 
+def _emit_size(ctx, node):
+    x = node.inputs[0]
+    xn = ctx.name(x)
+    dt = NP_DTYPE[node.outputs[0].dtype]
+    n = " * ".join(f"{xn}.shape[{a}]" for a in node.attrs["axes"]) or "1"
+    t = ctx.fresh("t")
+    ctx.line(f"{t} = empty_c((), {dt})")
+    ctx.line(f"{t}[()] = {dt}({n})")
+    ctx.define(node.outputs[0], t, "C")
+
+
 # -- softmax family (class axis = last axis, static size) ---------------------------------------
 
 def _last_axis_ok(node, axis_attr="axis"):
@@ -752,6 +763,7 @@ EMITTERS = {
     "squeeze": (_squeeze_ok, _emit_squeeze),
     "broadcast_like": (_always, _emit_broadcast_like),
     "shape": (_always, _emit_shape),
+    "size": (_always, _emit_size),
     "softmax": (_last_axis_ok, _emit_softmax_like),
     "log_softmax": (_last_axis_ok, _emit_softmax_like),
     "softmax_cross_entropy": (_supports_xent, _emit_xent),
@@ -762,7 +774,7 @@ EMITTERS = {
 # other emitter (reshape, transpose, slices, the loop op, kernels) may return a view, which the
 # memory plan (lower.MemoryPlan) treats as an alias of that input
 _FRESH_OPS = frozenset(("fused", "sum", "mean", "max", "min", "prod", "any", "all", "matmul",
-                        "dot", "broadcast_like", "shape", "softmax", "log_softmax",
+                        "dot", "broadcast_like", "shape", "size", "softmax", "log_softmax",
                         "softmax_cross_entropy"))
 
 

@@ -314,9 +314,11 @@ class CudaFunction:
             x = self._contig(self._dev(node.inputs[0], env, denv))
             shape = _view_shape(node, tuple(x.shape), x.dtype)
             denv[id(node.outputs[0])] = x.reshape(*shape) if shape else x.reshape(())
-        elif kind == "shape":
-            env[id(node.outputs[0])] = np.asarray(_shape_of(node.inputs[0], env, denv),
-                                                  dtype=node.outputs[0].dtype)
+        elif kind == "shape":              # shape(x), or size(x, axes): no data moves
+            shape = _shape_of(node.inputs[0], env, denv)
+            if node.op == "size":
+                shape = int(np.prod([shape[a] for a in node.attrs["axes"]], dtype=np.int64))
+            env[id(node.outputs[0])] = np.asarray(shape, dtype=node.outputs[0].dtype)
         else:  # pragma: no cover - lower() only makes the kinds above
             raise AssertionError(kind)
 

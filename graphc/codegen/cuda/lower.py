@@ -8,7 +8,7 @@ Every node of the (optimised, fused) graph becomes one step, in topological orde
   product; ``softmax log_softmax softmax_cross_entropy`` over the last axis -> row kernels;
 * ``transpose`` (2-D: a free strided view; n-D: a strided copy), ``broadcast_like`` (a
   strided copy with stride 0), ``reshape flatten expand_dims squeeze`` (free views of
-  contiguous arrays), ``shape`` (read from the run-time shape; no data moves);
+  contiguous arrays), ``shape`` and ``size`` (read from the run-time shape; no data moves);
 * everything else runs its numpy reference on the host. When such a node reads device data
   it is a *fallback*: its inputs are copied to the host and its outputs back when a device
   step needs them, with ONE warning per op name and process -- never a crash. Nodes whose
@@ -143,7 +143,7 @@ def _classify(node: Node) -> tuple[str, dict, str]:
         if len(node.inputs) != 1 or not _dtypes_ok(node):
             return "host", {}, "a reshape to a computed shape"
         return "view", {}, ""
-    if op == "shape":
+    if op in ("shape", "size"):
         return "shape", {}, ""
     return "host", {}, ""
 

@@ -48,8 +48,8 @@ def _spread(g, node):
 def count(x, axes, dtype=None):
     """Number of elements of ``x`` in ``axes`` as a scalar Value of ``dtype`` (default x's).
 
-    Static when every reduced dimension is known; otherwise computed from ``shape(x)`` at run
-    time, so a symbolic batch dimension is counted correctly.
+    Static when every reduced dimension is known; otherwise the ``size`` op reads it from x's
+    run-time shape, so a symbolic batch dimension is counted correctly.
 
     Args:
         x: the Value being reduced.
@@ -59,15 +59,13 @@ def count(x, axes, dtype=None):
         A scalar Value.
 
     Example:
-        >>> n = count(x, (0,))   # x: f32[B,3] -> cast(prod(gather(shape(x), [0])))
+        >>> n = count(x, (0,))   # x: f32[B,3] -> size(x, axes=(0,), dtype=float32)
     """
     dtype = dtype or x.dtype
     dims = [x.shape[a] for a in axes]
     if all(isinstance(d, int) for d in dims):
         return constant(np.asarray(int(np.prod(dims)), dtype=dtype))
-    sizes = apply("gather", apply("shape", x), constant(np.asarray(axes, dtype=np.int64)),
-                  axis=0)
-    return apply("cast", apply("prod", sizes, axes=None), dtype=dtype)
+    return apply("size", x, axes=tuple(axes), dtype=dtype)
 
 
 def _axes_normalizer(op):

@@ -55,6 +55,26 @@ defop("shape", infer=lambda types: TensorType("int64", (types[0].ndim,)),
       doc="The run-time shape of the input as an int64 vector (no gradient).")
 
 
+def _size_normalize(types, attrs):
+    attrs["axes"] = normalize_axes(attrs.get("axes"), types[0].ndim, "size")
+    attrs["dtype"] = as_dtype(attrs.get("dtype") or "int64")
+    return attrs
+
+
+def _size_ref(x, axes=(), dtype="int64"):
+    n = 1
+    for a in axes:
+        n *= int(x.shape[a])
+    return np.asarray(n, dtype=dtype)
+
+
+defop("size", infer=lambda types, axes=(), dtype="int64": TensorType(dtype, ()),
+      reference=_size_ref, grad=_NO_GRAD, kind="shape",
+      defaults={"axes": None, "dtype": "int64"}, normalize=_size_normalize,
+      doc="The run-time number of elements of the input over ``axes`` (all axes when None) "
+          "as a scalar of ``dtype``: the count a mean divides by (no gradient).")
+
+
 # -- reshape, reshape_like, flatten ------------------------------------------------------------
 
 def _reshape_normalize(types, attrs):
