@@ -235,6 +235,21 @@ def emit_region(ctx, ext, body_inputs, nodes, body_outs, outs, shape=None, out_d
         x = ctx.fresh("x")
         ctx.line(f"{x} = {name}[{_tuple(idx) if idx else '()'}]")
         env[id(b)] = x
+    _emit_body(ctx, nodes, env)
+    for (o, idx), b in zip(stores, body_outs):
+        ctx.line(f"{o}[{_tuple(idx) if idx else '()'}] = {env[id(b)]}")
+    for _ in range(depth):
+        ctx.dedent()
+    for v, o, lay in zip(outs, out_names, out_layouts):
+        ctx.define(v, o, lay)
+    for v, var in direct:
+        ctx.alias[id(v)] = var                 # it IS the variable's storage now
+        ctx.inplace_done.add(id(v))
+
+
+def _emit_body(ctx, nodes, env) -> None:
+    """One line per body node: its scalar expression over the names in ``env`` (id(body
+    value) -> scalar name; inputs already loaded), binding its output's name in ``env``."""
     for node in nodes:
         if node.op == "input":
             continue
@@ -252,15 +267,6 @@ def emit_region(ctx, ext, body_inputs, nodes, body_outs, outs, shape=None, out_d
         else:
             ctx.line(f"{e} = {cast_fn(node.outputs[0].dtype)}({expr})")
         env[id(node.outputs[0])] = e
-    for (o, idx), b in zip(stores, body_outs):
-        ctx.line(f"{o}[{_tuple(idx) if idx else '()'}] = {env[id(b)]}")
-    for _ in range(depth):
-        ctx.dedent()
-    for v, o, lay in zip(outs, out_names, out_layouts):
-        ctx.define(v, o, lay)
-    for v, var in direct:
-        ctx.alias[id(v)] = var                 # it IS the variable's storage now
-        ctx.inplace_done.add(id(v))
 
 
 _F64_SOURCES = ("math.", "np.float64", "_any(", "_ipow(", "np.int", "np.uint", "np.bool_")

@@ -15,7 +15,9 @@ Variable updates follow Theano semantics: every new value is computed from the O
 then all are written in place into the variables' arrays (at the end of the last segment, or
 in Python when a python node runs last).
 
-Inside a segment, intermediate buffers are reused by liveness (:class:`MemoryPlan`), and with
+Inside a segment, fused kernels with the same body (an optimiser's update of each variable)
+move next to each other and run as one loop over their instances (emit_group.py: the body is
+compiled once), intermediate buffers are reused by liveness (:class:`MemoryPlan`), and with
 ``parallel`` set every ``prange`` loop nest is moved into a small kernel function of its own
 (:func:`_outline_pranges`: numba's parfor passes then run over a few lines, not the whole
 step), while large products call ``native.par_gemm`` (blocks on numba's threads, BLAS at one
@@ -34,6 +36,7 @@ from ...ir.node import Node, Value
 from ...ir.ops import REGISTRY
 from ..literals import py_literal
 from . import emit as E
+from .emit_group import emit_group, plan_groups
 from .scalar import PRELUDE
 
 SMALL_CONST = 64            # constants up to this many elements are baked into the source
@@ -320,6 +323,12 @@ class SegmentWriter:
                 f"{pad}    for {var} in range({n}):", *body]
             self.has_prange = True
 
+    def serial(self, shape) -> bool:
+        """True when a top-level race-free loop nest over static ``shape`` runs as a plain
+        ``range`` (see :meth:`loop`)."""
+        return not self.parallel or (self.parallel == "auto" and
+                                     _auto_mode(tuple(shape)) == "range")
+
     def hoist(self, expr: str) -> str:
         if expr.isidentifier() or expr.lstrip("-").isdigit():
             return expr
@@ -602,6 +611,8 @@ def lower(graph: Graph, parallel: bool | str = False, memory_plan: bool | None =
                 if not _same_static_shape(var, new) and id(new) in produced and new not in rets:
                     rets.append(new)
         seg.rets = [slot(v) for v in rets]
+        seg.nodes, groups = plan_groups(seg.nodes)
+        group_at = {id(g[0]): g for g in groups}
         w = SegmentWriter(module, seg, slot_of)
         for v in params:
             w.define(v, f"v{slot_of[id(v)]}", "C")
@@ -611,9 +622,13 @@ def lower(graph: Graph, parallel: bool | str = False, memory_plan: bool | None =
         keep = {id(v) for v in rets} | {id(v) for v in graph.outputs} | \
             {id(x) for pair in graph.updates for x in pair}
         w.plan = MemoryPlan(_lifetimes(seg.nodes, keep)) if memory_plan else None
+        grouped = {id(m) for g in groups for m in g[1:]}
         for pos, n in enumerate(seg.nodes):
             w.pos = pos
-            E.emit(w, n)
+            if id(n) in group_at:
+                emit_group(w, group_at[id(n)], list(range(pos, pos + len(group_at[id(n)]))))
+            elif id(n) not in grouped:
+                E.emit(w, n)
         if w.plan is not None:
             mem["allocations"] += w.plan.allocs
             mem["reused"] += w.plan.reused
