@@ -5,7 +5,9 @@ Samples/s of one training step (``model.train_on_batch`` on a fixed batch) for g
 (compiled), graphc's reference interpreter (numpy), PyTorch eager and JAX jit when installed,
 all in the same run (PyTorch twice: with its default threads and with one thread,
 ``torch1t``); the ratios against PyTorch are the figures that count (target: graphc /
-torch >= 1.0 at batch 128).
+torch >= 1.0 at batch 128). graphc, PyTorch and JAX are timed in alternating blocks of
+~0.25 s (``common.measure_interleaved``), so a busy spell of the shared machine does not land
+on one of them only.
 
 Run: ``python bench/bench_convnet.py [--batches 128] [--seconds 3] [--no-numpy] [--profile]``
 (``--profile`` adds where graphc's time goes: cProfile of the step, and graphc's kernel-by-
@@ -27,7 +29,7 @@ import numpy as np
 # The peers run on the CPU: a JAX built with CUDA would otherwise pick a GPU.
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import blas_core, measure, optional, table, write_json  # noqa: E402
+from common import blas_core, measure, measure_interleaved, optional, table, write_json  # noqa: E402,E501
 
 H, W, C_IN, N_OUT = 28, 28, 1, 10
 LR, B1, B2, EPS = 0.001, 0.9, 0.999, 1e-7
@@ -221,19 +223,23 @@ def main(argv=None):
         print(f"graphc: first call (compile) {info['first_call_s']:.2f} s, executor "
               f"{info['executor']}, OpenBLAS kernels {blas_core()}")
         row = {"batch": batch}
-        r = measure(step, min_time=args.seconds)
-        row["graphc_ms"] = r["median_s"] * 1e3
-        row["graphc_sps"] = batch / r["median_s"]
+        # graphc and the peers in alternating blocks (see common.measure_interleaved)
+        fns = {"graphc": step}
+        for name, make in (("torch", torch_step), ("jax", jax_step)):
+            peer = make(batch)
+            if peer is not None:
+                fns[name] = peer
+        timed = measure_interleaved(fns, min_time=args.seconds)
+        row["graphc_ms"] = timed["graphc"]["median_s"] * 1e3
+        row["graphc_sps"] = batch / timed["graphc"]["median_s"]
+        for name in ("torch", "jax"):
+            if name in timed:
+                row[f"{name}_ms"] = timed[name]["median_s"] * 1e3
+                row[f"{name}_sps"] = batch / timed[name]["median_s"]
         if ref_model is not None:
             ref_step, _ = graphc_step(ref_model, x, y)
             r = measure(ref_step, warmup=1, min_time=args.seconds / 2, min_runs=3)
             row["numpy_sps"] = batch / r["median_s"]
-        for name, make in (("torch", torch_step), ("jax", jax_step)):
-            peer = make(batch)
-            if peer is not None:
-                r = measure(peer, min_time=args.seconds)
-                row[f"{name}_ms"] = r["median_s"] * 1e3
-                row[f"{name}_sps"] = batch / r["median_s"]
         torch_1t = torch_one_thread(lambda: torch_step(batch), args.seconds)
         if torch_1t is not None:
             row["torch1t_sps"] = batch / torch_1t

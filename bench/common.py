@@ -49,6 +49,48 @@ def measure(fn, *, warmup: int = 3, min_time: float = 1.0, min_runs: int = 10,
             "min_s": float(a.min()), "runs": len(samples) * batch}
 
 
+def measure_interleaved(fns: dict, *, warmup: int = 3, min_time: float = 1.0,
+                        block_time: float = 0.25, min_runs: int = 10) -> dict:
+    """Time several functions in alternating blocks, so that a noisy spell of a shared
+    machine falls on all of them instead of on whichever ran at the time.
+
+    Each round runs every function (in turn, the order rotating each round) for about
+    ``block_time`` seconds, one sample per call; rounds repeat until every function has run
+    ``min_time`` seconds in all and ``min_runs`` samples.
+
+    Args:
+        fns: name -> zero-argument callable.
+    Returns:
+        name -> {"median_s", "p90_s", "min_s", "runs"} as :func:`measure`.
+    """
+    names = list(fns)
+    for name in names:
+        for _ in range(warmup):
+            fns[name]()
+    samples = {name: [] for name in names}
+    spent = dict.fromkeys(names, 0.0)
+    r = 0
+    while any(spent[n] < min_time or len(samples[n]) < min_runs for n in names):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            fn, out = fns[name], samples[name]
+            start = time.perf_counter()
+            while True:
+                t0 = time.perf_counter()
+                fn()
+                t1 = time.perf_counter()
+                out.append(t1 - t0)
+                if t1 - start >= block_time:
+                    break
+            spent[name] += time.perf_counter() - start
+        r += 1
+    result = {}
+    for name in names:
+        a = np.array(samples[name])
+        result[name] = {"median_s": float(np.median(a)), "p90_s": float(np.percentile(a, 90)),
+                        "min_s": float(a.min()), "runs": len(a)}
+    return result
+
+
 def optional(name: str):
     """The module ``name`` if importable, else None (peers are optional)."""
     try:
