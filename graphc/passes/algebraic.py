@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.graph import Graph
-from ..ir.ops import apply, constant
+from ..ir.ops import REGISTRY, apply, constant
 from ..ir.ops.core import zeros_like
 from .rewrite import rewrite
 
@@ -384,10 +384,47 @@ def slice_of_bias_add(node):
     return None
 
 
+def _one_element(v) -> bool:
+    return all(d == 1 for d in v.shape)
+
+
+def elementwise_of_broadcast(node):
+    """An elementwise op reading ``b = broadcast_like(s, ref)`` of a one-element ``s``:
+
+    * ``f(b, y) -> f(s, y)`` when ``y`` already gives the result its shape (f(s, y) has the
+      node's type, every dim known or a symbol): broadcasting s inside f is the same;
+    * ``f(b, c) -> broadcast_like(f(s, c), ref)`` when the other operands are one element
+      too (f(s, c) has s's type): a scalar op commutes with the broadcast.
+
+    A mean's gradient starts as ``broadcast_like(1.0, x) / n / ...`` times the weights: the
+    broadcast moves past the scalar ops and vanishes into the product with the weights, so
+    no array of ones is written and read back."""
+    opdef = REGISTRY.get(node.op)
+    if opdef is None or opdef.kind != "elementwise" or len(node.outputs) != 1 or \
+            any(d is None for d in node.outputs[0].shape):
+        return None
+    for i, v in enumerate(node.inputs):
+        b = producer(v, "broadcast_like")
+        if b is None or not _one_element(b.inputs[0]):
+            continue
+        sv = b.inputs[0]
+        args = list(node.inputs)
+        args[i] = sv
+        out = apply(node.op, *args, **node.attrs)
+        if same_type(out, node):
+            return out
+        if all(_one_element(w) for j, w in enumerate(node.inputs) if j != i) and \
+                out.type == sv.type:
+            out = apply("broadcast_like", out, b.inputs[1], **b.attrs)
+            return out if same_type(out, node) else None
+    return None
+
+
 RULES = [identity_arith, self_sub, double_neg, add_neg, pow_const, double_transpose,
          double_reshape, exp_log, log_softmax, log_sigmoid, mean_to_sum,
          slice_grads_to_concat, transpose_of_bias_add, transpose_of_dot,
-         tensordot_of_transpose, sum_of_transpose, slice_of_bias_add]
+         tensordot_of_transpose, sum_of_transpose, slice_of_bias_add,
+         elementwise_of_broadcast]
 
 
 def simplify(graph: Graph, rules=None) -> Graph:

@@ -38,6 +38,12 @@ def const_fold(graph: Graph) -> Graph:
                                      for a in node.attrs["axes"]):
             n = int(np.prod([node.inputs[0].shape[a] for a in node.attrs["axes"]]))
             return [constant(np.asarray(n, dtype=node.attrs["dtype"]))]
+        # fill_like(x) -> constant when x's shape is static (e.g. the ones seeding a
+        # gradient of a scalar loss)
+        if node.op == "fill_like" and node.inputs[0].type.static and \
+                (node.inputs[0].type.size() or 0) <= MAX_FOLD_ELEMENTS:
+            out = node.outputs[0]
+            return [constant(np.full(out.shape, node.attrs["value"], dtype=out.dtype))]
         if not _foldable(node):
             return None
         arrays = [v.node.attrs["value"] for v in node.inputs]

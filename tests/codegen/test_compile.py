@@ -43,6 +43,26 @@ def test_one_native_call_for_forward_reduction_and_matmul():
     np.testing.assert_allclose(fn([xa, wa])[0], np.maximum(xa @ wa + 1, 0).sum(1), rtol=1e-5)
 
 
+def test_reductions_over_every_axis_run_one_flat_loop():
+    x = _ph(("B", 3, 4))
+    outs = [apply("sum", x), apply("mean", x, keepdims=True), apply("max", x),
+            apply("mean", apply("transpose", x, perm=(2, 1, 0)))]   # a strided view
+    g = Graph([x], outs)
+    fn = compile_graph(g)
+    assert len(re.findall(r"= reshape_c\(v\d+, n\d+\)", fn.source)) == 1   # x flattened once
+    rng = np.random.default_rng(3)
+    for batch in (5, 1):
+        xa = rng.normal(size=(batch, 3, 4)).astype(np.float32)
+        got = fn([xa])
+        assert got[1].shape == (1, 1, 1) and got[0].shape == ()
+        for a, b in zip(got, [xa.sum(), xa.mean(keepdims=True), xa.max(), xa.mean()]):
+            np.testing.assert_allclose(a, b, rtol=1e-5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        empty = fn([np.zeros((0, 3, 4), np.float32)])
+    assert empty[0] == 0 and np.isnan(empty[1]).all() and np.isnan(empty[3])
+
+
 def test_symbolic_batch_does_not_recompile():
     x = _ph(("B", 8))
     b = _ph((8,), "b")

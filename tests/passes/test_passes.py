@@ -78,6 +78,34 @@ def test_a_mean_gradient_counts_with_one_size_node_or_a_constant():
     assert int(n) == 30
 
 
+def test_a_broadcast_scalar_moves_past_scalar_ops_into_the_weighted_product():
+    from graphc.passes.algebraic import simplify
+    x = inp("B", 3)
+    w = inp("B", 3, name="w")
+    n = inp(name="n")
+    ones = constant(np.float32(1.0))
+    g = Graph([x, w, n], [(apply("broadcast_like", ones, x, axes=(0, 1)) / n) * w])
+    g2 = simplify(const_fold(g))
+    assert "broadcast_like" not in ops_of(g2)
+    feeds = {x: X, w: X * 2, n: np.float32(4.0)}
+    same_outputs(g, g2, feeds)
+    # with only scalars around it, the broadcast stays (it gives the result its shape)
+    g3 = simplify(Graph([x, n], [apply("broadcast_like", ones, x, axes=(0, 1)) / n]))
+    assert ops_of(g3) == ["div", "broadcast_like"]
+    (out,) = evaluate(g3.outputs, {x: X, n: np.float32(4.0)})
+    np.testing.assert_allclose(out, np.full((4, 3), 0.25, np.float32))
+
+
+def test_fill_like_of_a_static_shape_folds():
+    x = inp(2, 3)
+    g = const_fold(Graph([x], [x + apply("fill_like", x, value=2.0)]))
+    assert ops_of(g) == ["add"]
+    (out,) = evaluate(g.outputs, {x: X[:2]})
+    np.testing.assert_allclose(out, X[:2] + 2.0)
+    y = inp("B", 3)
+    assert "fill_like" in ops_of(const_fold(Graph([y], [apply("fill_like", y, value=2.0)])))
+
+
 def test_dead_nodes_vanish_and_identity_updates_drop():
     from graphc.ir import Variable
     x = inp("B", 3)

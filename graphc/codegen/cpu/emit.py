@@ -359,6 +359,9 @@ def _emit_reduce(ctx, node):
     xn = ctx.name(x)
     cast = cast_fn(dt)
     init = _red_init(ctx, op, dt)
+    if r and len(axes) == r and ctx.layout.get(id(x)) == "C":
+        _emit_full_reduce(ctx, node, xn, cast, init)
+        return
     xdims = [str(d) if isinstance(d, int) else ctx.hoist(f"{xn}.shape[{k}]")
              for k, d in enumerate(x.shape)]
     kdims = ["1" if k in axes else xdims[k] for k in range(r)]
@@ -406,6 +409,31 @@ def _emit_reduce(ctx, node):
         res = ctx.fresh("t")
         ctx.line(f"{res} = reshape_c({acc}, {_tuple(odims)})")
         ctx.define(out, res, "C")
+
+
+def _emit_full_reduce(ctx, node, xn, cast, init):
+    """A reduction over every axis of a C-contiguous array: one flat loop into a scalar
+    accumulator, stored once (5 generated lines instead of the general nest's 9)."""
+    op, x, out = node.op, node.inputs[0], node.outputs[0]
+    n = ctx.hoist(f"{xn}.size")
+    if x.ndim > 1:
+        flat = f"{xn}_f"
+        if flat not in ctx.defined:
+            ctx.line(f"{flat} = reshape_c({xn}, {n})")
+            ctx.defined.add(flat)
+    else:
+        flat = xn
+    s, i = ctx.fresh("s"), ctx.fresh("i")
+    ctx.line(f"{s} = {init}")
+    ctx.loop(i, n)
+    ctx.line(f"{s} = {_red_combine(op, s, f'{cast}({flat}[{i}])')}")
+    ctx.dedent()
+    if op == "mean":
+        ctx.line(f"{s} = {s} * ({cast}(1.0 / {n}) if {n} > 0 else {cast}(np.nan))")
+    shape = (1,) * x.ndim if node.attrs["keepdims"] else ()
+    t = ctx.alloc(["1"] * len(shape), out.dtype, shape)
+    ctx.line(f"{t}[{_tuple(['0'] * len(shape)) if shape else '()'}] = {s}")
+    ctx.define(out, t, "C")
 
 
 # -- contractions ------------------------------------------------------------------------------
