@@ -200,12 +200,21 @@ def _emit_tile(ctx, node):
     t = ctx.fresh("t")
     ctx.line(f"{t} = empty_c({_tuple(f'{d} * {k}' for d, k in zip(xd, reps))}, "
              f"{NP_DTYPE[out.dtype]})")
-    iv = [ctx.fresh("i") for _ in range(r)]
-    for i, k in zip(iv, reps):
-        ctx.loop(i, str(k))
-    parts = [f"{i} * {d}:({i} + 1) * {d}" for i, d in zip(iv, xd)]
-    ctx.line(f"{t}[{_index(parts)}] = {x2}" if r else f"{t}[()] = {x2}[()]")
-    for _ in range(r):
+    if not r:
+        ctx.line(f"{t}[()] = {x2}[()]")
+        ctx.define(out, t, "C")
+        return
+    # element loops, repeat then element per axis, so the output is written in order
+    # (numba's slice assignment per tile took ~0.3 us each: an LSTM's (B, 1) -> (B, 128)
+    # initial state was 128 of them per call)
+    ks = [ctx.fresh("k") for _ in range(r)]
+    js = [ctx.fresh("j") for _ in range(r)]
+    for k, j, rep, d in zip(ks, js, reps, xd):
+        ctx.loop(k, str(rep))
+        ctx.loop(j, d)
+    dst = [f"{k} * {d} + {j}" for k, j, d in zip(ks, js, xd)]
+    ctx.line(f"{t}[{_index(dst)}] = {x2}[{_index(js)}]")
+    for _ in range(2 * r):
         ctx.dedent()
     ctx.define(out, t, "C")
 
