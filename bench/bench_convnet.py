@@ -29,7 +29,7 @@ import numpy as np
 # The peers run on the CPU: a JAX built with CUDA would otherwise pick a GPU.
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import blas_core, measure, measure_interleaved, optional, table, write_json  # noqa: E402,E501
+from common import blas_core, measure, optional, time_steps, table, write_json  # noqa: E402,E501
 
 H, W, C_IN, N_OUT = 28, 28, 1, 10
 LR, B1, B2, EPS = 0.001, 0.9, 0.999, 1e-7
@@ -224,18 +224,8 @@ def main(argv=None):
               f"{info['executor']}, OpenBLAS kernels {blas_core()}")
         row = {"batch": batch}
         # graphc and the peers in alternating blocks (see common.measure_interleaved)
-        fns = {"graphc": step}
-        for name, make in (("torch", torch_step), ("jax", jax_step)):
-            peer = make(batch)
-            if peer is not None:
-                fns[name] = peer
-        timed = measure_interleaved(fns, min_time=args.seconds)
-        row["graphc_ms"] = timed["graphc"]["median_s"] * 1e3
-        row["graphc_sps"] = batch / timed["graphc"]["median_s"]
-        for name in ("torch", "jax"):
-            if name in timed:
-                row[f"{name}_ms"] = timed[name]["median_s"] * 1e3
-                row[f"{name}_sps"] = batch / timed[name]["median_s"]
+        time_steps(row, {"graphc": step, "torch": torch_step(batch),
+                         "jax": jax_step(batch)}, batch, args.seconds)
         if ref_model is not None:
             ref_step, _ = graphc_step(ref_model, x, y)
             r = measure(ref_step, warmup=1, min_time=args.seconds / 2, min_runs=3)

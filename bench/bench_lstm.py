@@ -24,7 +24,7 @@ import numpy as np
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_convnet import graphc_step, torch_one_thread, where_time_goes  # noqa: E402
-from common import measure, measure_interleaved, optional, table, write_json  # noqa: E402
+from common import measure, optional, time_steps, table, write_json  # noqa: E402
 
 N_FEAT, UNITS, N_OUT = 32, 128, 10
 LR, B1, B2, EPS = 0.001, 0.9, 0.999, 1e-7
@@ -155,18 +155,8 @@ def main(argv=None):
               f"{info['executor']}")
         row = {"batch": batch, "steps": args.steps}
         # graphc and the peers in alternating blocks (see common.measure_interleaved)
-        fns = {"graphc": step}
-        for name, make in (("torch", torch_step), ("jax", jax_step)):
-            peer = make(batch, args.steps)
-            if peer is not None:
-                fns[name] = peer
-        timed = measure_interleaved(fns, min_time=args.seconds)
-        row["graphc_ms"] = timed["graphc"]["median_s"] * 1e3
-        row["graphc_sps"] = batch / timed["graphc"]["median_s"]
-        for name in ("torch", "jax"):
-            if name in timed:
-                row[f"{name}_ms"] = timed[name]["median_s"] * 1e3
-                row[f"{name}_sps"] = batch / timed[name]["median_s"]
+        time_steps(row, {"graphc": step, "torch": torch_step(batch, args.steps),
+                         "jax": jax_step(batch, args.steps)}, batch, args.seconds)
         if ref_model is not None:
             ref_step, _ = graphc_step(ref_model, x, y)
             r = measure(ref_step, warmup=1, min_time=args.seconds / 2, min_runs=3)

@@ -91,6 +91,16 @@ def measure_interleaved(fns: dict, *, warmup: int = 3, min_time: float = 1.0,
     return result
 
 
+def time_steps(row: dict, fns: dict, batch: int, seconds: float) -> None:
+    """Time training steps (name -> callable, None for a missing peer) interleaved and put
+    ``<name>_ms`` and ``<name>_sps`` (samples/s at ``batch``) into ``row``."""
+    timed = measure_interleaved({k: f for k, f in fns.items() if f is not None},
+                                min_time=seconds)
+    for name, r in timed.items():
+        row[f"{name}_ms"] = r["median_s"] * 1e3
+        row[f"{name}_sps"] = batch / r["median_s"]
+
+
 def optional(name: str):
     """The module ``name`` if importable, else None (peers are optional)."""
     try:
