@@ -449,18 +449,23 @@ def _emit_np_dot(ctx, a, b, out):
         ctx.line(f"{t} = empty_c((), {NP_DTYPE[out.dtype]})")
         ctx.line(f"{t}[()] = np.dot({ctx.blas(a)}, {ctx.blas(b)})")
     elif a.ndim == b.ndim == 2:
-        t = _emit_gemm(ctx, ctx.blas(a), ctx.blas(b), out.dtype, out.shape, a.shape[-1])
+        t = _emit_gemm(ctx, ctx.blas(a), ctx.blas(b), out.dtype, out.shape, a.shape[-1],
+                       b.shape[0])
     else:
         ctx.line(f"{t} = np.dot({ctx.blas(a)}, {ctx.blas(b)})")
     ctx.define(out, t, "C")
 
 
-def _emit_gemm(ctx, an, bn, dtype, shape, k_dim=None) -> str:
+def _emit_gemm(ctx, an, bn, dtype, shape, k_dim=None, b_k=None) -> str:
     """``an @ bn`` (2-D, C or F layouts) with one BLAS call (native.gemm: an intrinsic, so
     no nested compilation per layout combination, and transposed operands are not copied)
-    into a buffer of the memory plan (static ``shape``: the product's); returns its name."""
-    ctx.line(f"if {an}.shape[1] != {bn}.shape[0]:")
-    ctx.line("    raise ValueError('matmul: the inner dimensions of the operands differ')")
+    into a buffer of the memory plan (static ``shape``: the product's); returns its name.
+    The inner dims are compared at run time unless both are the same static int or symbol
+    (``k_dim``, ``b_k``: a's last and b's first static dim), which the types already
+    guarantee (the elementwise loops trust a symbol the same way)."""
+    if not (isinstance(k_dim, (int, str)) and k_dim == b_k):
+        ctx.line(f"if {an}.shape[1] != {bn}.shape[0]:")
+        ctx.line("    raise ValueError('matmul: the inner dimensions of the operands differ')")
     t = ctx.alloc([f"{an}.shape[0]", f"{bn}.shape[1]"], dtype, shape)
     fn = "par_gemm" if ctx.parallel and _gemm_may_be_large(shape, k_dim) else "gemm"
     ctx.line(f"{fn}({an}, {bn}, {t})")
@@ -521,7 +526,7 @@ def _emit_dot(ctx, node):
     a2 = ctx.fresh("t")
     ctx.line(f"{a2} = reshape_c({an}, (-1, {an}.shape[{a.ndim - 1}]))")
     if b.ndim == 2:
-        t2 = _emit_gemm(ctx, a2, ctx.blas(b), out.dtype, out.shape, a.shape[-1])
+        t2 = _emit_gemm(ctx, a2, ctx.blas(b), out.dtype, out.shape, a.shape[-1], b.shape[0])
     else:
         t2 = ctx.fresh("t")
         ctx.line(f"{t2} = np.dot({a2}, {ctx.blas(b)})")
