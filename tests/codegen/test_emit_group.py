@@ -11,7 +11,7 @@ import pytest
 from graphc.codegen.cpu.emit_group import group_key, plan_groups
 from graphc.codegen.cpu.lower import lower
 from graphc.codegen.executor import build
-from graphc.ir import Graph, TensorType, apply, evaluate, source
+from graphc.ir import Graph, TensorType, apply, constant, evaluate, source
 from graphc.ir.node import Variable
 from graphc.passes.fuse import fuse
 
@@ -136,3 +136,18 @@ def test_kernels_with_different_bodies_get_different_keys(other):
     k2 = fuse(Graph([m, gr], [other(m, gr)])).nodes()[-1]
     assert k1.op == k2.op == "fused"
     assert group_key(k1) is not None and group_key(k1) != group_key(k2)
+
+
+def test_a_constant_and_a_variable_in_one_operand_position_are_not_grouped():
+    # numba types a graph constant as a read-only array: a tuple of it and a writable array
+    # cannot be indexed at run time, so such kernels are emitted one by one
+    x = source("input", TensorType("float32", (300,)), name="x")
+    w, _ = _var(np.linspace(1, 2, 300), "w")
+    k = constant(np.linspace(0, 1, 300).astype(np.float32))
+    g = fuse(Graph([x], [apply("exp", x * k + 1.0), apply("exp", x * w + 1.0)]))
+    assert len({group_key(n) for n in g.nodes() if n.op == "fused"}) == 1
+    fn = build(g, lower(g), False)
+    assert not re.search(r"for g\d+ in range\(", fn.program.source)
+    xa = np.random.default_rng(0).normal(size=300).astype(np.float32)
+    for got, want in zip(fn([xa]), evaluate(g.outputs, {x: xa})):
+        np.testing.assert_allclose(got, want, rtol=1e-5)

@@ -118,19 +118,33 @@ def plan_groups(nodes: list[Node]) -> tuple[list[Node], list[list[Node]]]:
     return order, [[nodes[p] for p in ps] for ps in groups]
 
 
+def _read_only(ctx, v) -> bool:
+    """numba types ``v`` as a read-only array: a graph constant (a read-only argument or a
+    module global) or a view of one."""
+    root = v if v.node.op == "constant" else ctx.alias.get(id(v))
+    return root is not None and root.node.op == "constant"
+
+
 def _groupable_here(ctx, members) -> bool:
+    """The writer's state allows one loop: top level, serial loops, no destination buffers or
+    views through a parent, and per operand one numba array type across the members (C
+    layout, all read-only or none: a tuple indexed at run time must be homogeneous)."""
     if ctx.indent != 1:
         return False
+    first = members[0]
     for m in members:
         if not ctx.serial(m.outputs[0].shape):
             return False
         if any(id(o) in ctx.dest for o in m.outputs):
             return False
-        for v in m.inputs:
+        for v, v0 in zip(m.inputs, first.inputs):
             if id(v) in ctx.offset_view:
                 return False
-            if tuple(v.shape) == tuple(m.outputs[0].shape) and ctx.layout.get(id(v)) != "C" \
-                    and v.node.op != "constant":
+            if tuple(v.shape) != tuple(m.outputs[0].shape):
+                continue                          # one element, loaded as a scalar
+            if ctx.layout.get(id(v)) != "C" and v.node.op != "constant":
+                return False
+            if _read_only(ctx, v) != _read_only(ctx, v0):
                 return False
     return True
 
