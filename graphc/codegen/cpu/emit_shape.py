@@ -205,8 +205,8 @@ def _emit_tile(ctx, node):
         ctx.define(out, t, "C")
         return
     # element loops, repeat then element per axis, so the output is written in order
-    # (numba's slice assignment per tile took ~0.3 us each: an LSTM's (B, 1) -> (B, 128)
-    # initial state was 128 of them per call)
+    # (one numba slice assignment per tile was slower: an LSTM's (B, 1) -> (B, 128) initial
+    # state was 128 of them, 5.97 against 3.44 us for that K.function at batch 64)
     ks = [ctx.fresh("k") for _ in range(r)]
     js = [ctx.fresh("j") for _ in range(r)]
     for k, j, rep, d in zip(ks, js, reps, xd):
