@@ -115,6 +115,16 @@ def region_dims(ctx, shape, operands) -> list[str]:
     return dims
 
 
+def flat_view(ctx, name: str, size: str | None = None) -> str:
+    """The name of a flat (1-D) view of the C-contiguous array ``name`` (``size``: a name
+    already holding its size), emitted once per name in the current scope (``ctx.defined``)."""
+    flat = f"{name}_f"
+    if flat not in ctx.defined:
+        ctx.line(f"{flat} = reshape_c({name}, {size or name + '.size'})")
+        ctx.defined.add(flat)
+    return flat
+
+
 def _offset(parent, begins, idx):
     return parent, [f"{b} + {i}" if b else i for b, i in zip(begins, idx)]
 
@@ -194,9 +204,7 @@ def emit_region(ctx, ext, body_inputs, nodes, body_outs, outs, shape=None, out_d
     if flat and r > 1:
         n = ctx.hoist(f"{out_names[0]}.size")
         for name, _, v in operands:
-            if f"{name}_f" not in ctx.defined:
-                ctx.line(f"{name}_f = reshape_c({name}, {name}.size)")
-                ctx.defined.add(f"{name}_f")
+            flat_view(ctx, name)
         for o in out_names:
             ctx.line(f"{o}_f = reshape_c({o}, {o}.size)")
         i = loop_vars[0]
@@ -416,13 +424,7 @@ def _emit_full_reduce(ctx, node, xn, cast, init):
     accumulator, stored once (5 generated lines instead of the general nest's 9)."""
     op, x, out = node.op, node.inputs[0], node.outputs[0]
     n = ctx.hoist(f"{xn}.size")
-    if x.ndim > 1:
-        flat = f"{xn}_f"
-        if flat not in ctx.defined:
-            ctx.line(f"{flat} = reshape_c({xn}, {n})")
-            ctx.defined.add(flat)
-    else:
-        flat = xn
+    flat = flat_view(ctx, xn, n) if x.ndim > 1 else xn
     s, i = ctx.fresh("s"), ctx.fresh("i")
     ctx.line(f"{s} = {init}")
     ctx.loop(i, n)

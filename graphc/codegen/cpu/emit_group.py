@@ -44,6 +44,12 @@ def _attrs_key(attrs) -> tuple:
     return tuple(out)
 
 
+def _elementwise(v, node) -> bool:
+    """``node`` reads operand ``v`` element by element (v has its output's static shape);
+    otherwise v has one element and is read once."""
+    return tuple(v.shape) == tuple(node.outputs[0].shape)
+
+
 def group_key(node: Node):
     """What must be equal for fused kernels to share a loop body, or None when ``node``
     cannot join a group: a ``fused`` node whose every operand either has the output's static
@@ -55,7 +61,7 @@ def group_key(node: Node):
         return None
     kinds = []
     for v in node.inputs:
-        if tuple(v.shape) == shape:
+        if _elementwise(v, node):
             kinds.append(("full", v.dtype))
         elif all(d == 1 for d in v.shape):
             kinds.append(("one", v.dtype))
@@ -140,7 +146,7 @@ def _groupable_here(ctx, members) -> bool:
         for v, v0 in zip(m.inputs, first.inputs):
             if id(v) in ctx.offset_view:
                 return False
-            if tuple(v.shape) != tuple(m.outputs[0].shape):
+            if not _elementwise(v, m):
                 continue                          # one element, loaded as a scalar
             if ctx.layout.get(id(v)) != "C" and v.node.op != "constant":
                 return False
@@ -159,9 +165,7 @@ def emit_group(ctx, members: list[Node], positions: list[int]) -> None:
         return
     first = members[0]
     body = first.attrs["body"]
-    n_in = len(first.inputs)
-    full = [tuple(first.inputs[q].shape) == tuple(first.outputs[0].shape)
-            for q in range(n_in)]
+    full = [_elementwise(v, first) for v in first.inputs]
     # outputs: a variable's storage (in-place update) or a new buffer, per member
     outs: list[list[str]] = []
     direct = []
