@@ -157,13 +157,15 @@ def _capture(loaded: Loaded, stop: bool):
             setattr(cls, name, orig)
 
 
-def load(path: str, run: bool = False) -> Loaded:
+def load(path: str, run: bool = False, safe_mode: bool = True) -> Loaded:
     """Run a script (or load an .h5 model) and collect the models and functions it built.
 
     Args:
         path: a ``.py`` script or a ``.h5`` / ``.hdf5`` / ``.keras`` model file.
         run: let the script run to its end (default: stop at its first training,
             evaluation, prediction or function call).
+        safe_mode: for a saved model, refuse Lambda bytecode stored in the file (loading
+            it would run code from the file); ``--unsafe-deserialization`` turns it off.
     Returns:
         A :class:`Loaded`.
     """
@@ -178,7 +180,12 @@ def load(path: str, run: bool = False) -> Loaded:
         except ImportError:
             raise CLIError("loading saved models needs graphc.saving, which is not "
                            "available in this installation", EXIT_FAILURE) from None
-        loaded.add_model(load_model(path))
+        from .utils.safe_mode import UnsafeDeserializationError
+        try:
+            loaded.add_model(load_model(path, safe_mode=safe_mode))
+        except UnsafeDeserializationError as e:
+            raise CLIError(f"{path}: {e} On the command line: add --unsafe-deserialization "
+                           f"(only for files you trust).", EXIT_FAILURE) from None
         return loaded
     if not path.endswith(".py"):
         raise CLIError(f"{path}: expected a Python script (.py) or a saved model (.h5)")
@@ -227,7 +234,8 @@ def _out(text: str, path: str | None = None) -> None:
 
 
 def _target(args):
-    loaded = load(args.file, run=getattr(args, "run", False))
+    loaded = load(args.file, run=getattr(args, "run", False),
+                  safe_mode=not getattr(args, "unsafe_deserialization", False))
     return loaded.target(getattr(args, "function", None))
 
 
@@ -463,6 +471,9 @@ def _add_target_args(p, steps: bool = True) -> None:
                         "fit/evaluate/predict or function call)")
     p.add_argument("--pipeline", default=None,
                    help="optimisation pipeline (default: the 'pipeline' setting)")
+    p.add_argument("--unsafe-deserialization", action="store_true",
+                   help="let a saved model's Lambda layers run the Python bytecode stored in "
+                        "the file (refused by default; only for files you trust)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -129,6 +129,22 @@ def set(key: str, value) -> None:  # noqa: A001 - mirrors Keras's set_* function
     _settings[key] = value
 
 
+def enable_unsafe_deserialization() -> None:
+    """Let deserialisation run saved Python bytecode (a Lambda layer's ``lambda``) in this
+    whole process, as Keras 3's ``keras.config.enable_unsafe_deserialization()``.
+
+    By default ``load_model``, ``model_from_json`` / ``model_from_yaml``, ``from_config`` and
+    ``graphc dump`` refuse it, since loading it runs code from the file. An explicit
+    ``safe_mode=True`` argument still refuses. Only call this for files you trust.
+
+    Example:
+        >>> from graphc import config
+        >>> config.enable_unsafe_deserialization()   # doctest: +SKIP
+    """
+    from .utils.safe_mode import enable_unsafe_deserialization as enable
+    enable()
+
+
 def reset() -> None:
     """Forget the loaded settings; the next get() reads graphc.json again."""
     global _settings

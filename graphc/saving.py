@@ -780,7 +780,8 @@ def _compile_from_config(model, training_config, custom_objects):
                   sample_weight_mode=training_config.get('sample_weight_mode'), **kwargs)
 
 
-def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002 - Keras's name
+def load_model(filepath, custom_objects=None, compile=True,  # noqa: A002 - Keras's name
+               safe_mode=None):
     """Load a model saved by ``save_model`` / ``model.save`` (or by Keras 2): architecture,
     weights and, with ``compile=True``, the compiled training configuration and optimizer
     state, so training continues where it stopped.
@@ -791,18 +792,25 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002 - Ker
             activations ... to the classes / functions.
         compile: compile the model with the saved loss, metrics and optimizer (a warning if
             the file has no training configuration).
+        safe_mode: refuse a Lambda's saved bytecode, which would run code from the file
+            (Keras 3's safe mode). Default None: safe, unless
+            ``graphc.config.enable_unsafe_deserialization()`` was called; pass False only
+            for files you trust. Lambdas saved by function name load either way.
     Returns:
         The model.
     Raises:
         ValueError: the file holds no model (e.g. it came from save_weights), an unknown class
-            or function name (pass it in ``custom_objects``), or weights that do not fit.
+            or function name (pass it in ``custom_objects``), or weights that do not fit;
+            a Lambda saved as bytecode in safe mode.
 
     Example:
         >>> model = load_model('model.h5', custom_objects={'MyLayer': MyLayer})
     """
     from .utils.generic_utils import custom_object_scope
+    from .utils.safe_mode import SafeModeScope
     custom_objects = dict(custom_objects or {})
-    with _open_for_reading(filepath) as f, custom_object_scope(custom_objects):
+    with _open_for_reading(filepath) as f, custom_object_scope(custom_objects), \
+            SafeModeScope(safe_mode):
         if 'model_config' not in f.attrs:
             raise ValueError(f"No model found in config file {getattr(f, 'filename', '')}: it "
                              f"holds no 'model_config' attribute (a file of save_weights holds "
@@ -837,7 +845,7 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002 - Ker
 # Architecture only: config / JSON / YAML
 # --------------------------------------------------------------------------------------------
 
-def model_from_config(config, custom_objects=None):
+def model_from_config(config, custom_objects=None, safe_mode=None):
     """A model (or layer) from its ``{'class_name': ..., 'config': ...}`` dict, with fresh
     weights.
 
@@ -845,6 +853,8 @@ def model_from_config(config, custom_objects=None):
         config: the dict (``{'class_name': type(model).__name__, 'config':
             model.get_config()}``).
         custom_objects: dict mapping names of your own classes / functions to them.
+        safe_mode: refuse a Lambda's saved bytecode (default: safe unless
+            ``graphc.config.enable_unsafe_deserialization()`` was called); see ``load_model``.
     Returns:
         The model.
     Raises:
@@ -866,15 +876,17 @@ def model_from_config(config, custom_objects=None):
     from .layers import deserialize
     from .utils.generic_utils import custom_object_scope
     with custom_object_scope(dict(custom_objects or {})):
-        return deserialize(config, custom_objects=custom_objects)
+        return deserialize(config, custom_objects=custom_objects, safe_mode=safe_mode)
 
 
-def model_from_json(json_string, custom_objects=None):
+def model_from_json(json_string, custom_objects=None, safe_mode=None):
     """A model from the JSON of ``model.to_json()`` (architecture only, fresh weights).
 
     Args:
         json_string: the JSON string.
         custom_objects: dict mapping names of your own classes / functions to them.
+        safe_mode: refuse a Lambda's saved bytecode (default: safe unless
+            ``graphc.config.enable_unsafe_deserialization()`` was called); see ``load_model``.
     Returns:
         The model.
 
@@ -885,7 +897,7 @@ def model_from_json(json_string, custom_objects=None):
         config = json.loads(json_string)
     except (TypeError, ValueError) as e:
         raise ValueError(f"model_from_json: the string is not valid JSON ({e})") from None
-    return model_from_config(config, custom_objects=custom_objects)
+    return model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
 
 
 def _yaml_loader(yaml):
@@ -901,7 +913,7 @@ def _yaml_loader(yaml):
     return Loader
 
 
-def model_from_yaml(yaml_string, custom_objects=None):
+def model_from_yaml(yaml_string, custom_objects=None, safe_mode=None):
     """A model from the YAML of ``model.to_yaml()`` (architecture only, fresh weights).
 
     Needs PyYAML (``pip install pyyaml``).
@@ -909,6 +921,8 @@ def model_from_yaml(yaml_string, custom_objects=None):
     Args:
         yaml_string: the YAML string.
         custom_objects: dict mapping names of your own classes / functions to them.
+        safe_mode: refuse a Lambda's saved bytecode (default: safe unless
+            ``graphc.config.enable_unsafe_deserialization()`` was called); see ``load_model``.
     Returns:
         The model.
 
@@ -921,4 +935,4 @@ def model_from_yaml(yaml_string, custom_objects=None):
         raise ImportError("model_from_yaml needs PyYAML, which is not installed: "
                           "pip install pyyaml") from None
     config = yaml.load(yaml_string, Loader=_yaml_loader(yaml))
-    return model_from_config(config, custom_objects=custom_objects)
+    return model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)

@@ -563,12 +563,22 @@ class Network(Layer):
                 'output_layers': coordinates(self._output_coordinates)}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
         """Rebuild a functional model from ``get_config()``'s dict (fresh weights).
+
+        ``safe_mode`` (default: the enclosing setting, safe unless
+        ``graphc.config.enable_unsafe_deserialization()`` was called) refuses a Lambda's
+        saved bytecode; ``safe_mode=False`` loads it (only for configs you trust).
 
         Example:
             >>> clone = Model.from_config(model.get_config())
         """
+        from ..utils.safe_mode import SafeModeScope
+        with SafeModeScope(safe_mode):
+            return cls._from_config(config, custom_objects)
+
+    @classmethod
+    def _from_config(cls, config, custom_objects):
         from ..layers import deserialize as deserialize_layer
         created = {}
         pending = {}

@@ -160,9 +160,16 @@ class Sequential(Model):
         return config
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
         """Rebuild from ``get_config()`` (also accepts Keras 2.0/2.1's plain list of layer
-        configs)."""
+        configs). ``safe_mode`` as in ``Model.from_config``: a Lambda's saved bytecode is
+        refused unless ``safe_mode=False`` (or unsafe deserialisation was enabled)."""
+        from ..utils.safe_mode import SafeModeScope
+        with SafeModeScope(safe_mode):
+            return cls._from_config(config, custom_objects)
+
+    @classmethod
+    def _from_config(cls, config, custom_objects):
         from ..layers import deserialize as deserialize_layer
         if isinstance(config, list):
             name, layer_configs, build_shape = None, config, None

@@ -59,14 +59,17 @@ def _module_objects():
     return objects
 
 
-def deserialize(config, custom_objects=None):
+def deserialize(config, custom_objects=None, safe_mode=None):
     """A layer (or model) from ``serialize``'s dict; ``custom_objects`` maps names of user
-    classes and functions.
+    classes and functions. ``safe_mode`` (default: the enclosing setting, safe unless
+    ``graphc.config.enable_unsafe_deserialization()`` was called) refuses saved bytecode.
 
     Raises:
-        ValueError naming an unknown class and the known ones.
+        ValueError naming an unknown class and the known ones, or saved code in safe mode.
     """
     from ..utils.generic_utils import deserialize_keras_object
-    return deserialize_keras_object(config, module_objects=_module_objects(),
-                                    custom_objects=custom_objects,
-                                    printable_module_name='layer')
+    from ..utils.safe_mode import SafeModeScope
+    with SafeModeScope(safe_mode):
+        return deserialize_keras_object(config, module_objects=_module_objects(),
+                                        custom_objects=custom_objects,
+                                        printable_module_name='layer')

@@ -4,7 +4,6 @@ Flatten, Reshape, Permute, RepeatVector, Lambda, ActivityRegularization, Masking
 from __future__ import annotations
 
 import copy
-import marshal
 import types as python_types
 
 import numpy as np
@@ -12,7 +11,7 @@ import numpy as np
 from .. import activations, constraints, initializers, regularizers
 from .. import backend as K
 from ..engine.base_layer import InputSpec, Layer, shape_text
-from ..utils.generic_utils import has_arg
+from ..utils.generic_utils import func_dump, func_load, has_arg
 
 
 def _ser(module, obj):
@@ -320,31 +319,6 @@ class RepeatVector(Layer):
         return {**super().get_config(), 'n': self.n}
 
 
-def _func_dump(fn):
-    code = marshal.dumps(fn.__code__)
-    import codecs
-    raw = codecs.encode(code, 'base64').decode('ascii')
-    closure = tuple(c.cell_contents for c in fn.__closure__) if fn.__closure__ else None
-    return raw, fn.__defaults__, closure
-
-
-def _func_load(code, defaults=None, closure=None, globs=None):
-    import codecs
-    if isinstance(code, (tuple, list)):
-        code, defaults, closure = code
-        if isinstance(defaults, list):
-            defaults = tuple(defaults)
-
-    def cell(value):
-        return (lambda: value).__closure__[0]
-    raw = codecs.decode(code.encode('ascii'), 'base64')
-    code_obj = marshal.loads(raw)
-    if closure is not None:
-        closure = tuple(cell(c) for c in closure)
-    return python_types.FunctionType(code_obj, globs if globs is not None else globals(),
-                                     name=code_obj.co_name, argdefs=defaults, closure=closure)
-
-
 class Lambda(Layer):
     """Wraps an expression as a layer: ``Lambda(lambda x: x ** 2)``.
 
@@ -399,11 +373,12 @@ class Lambda(Layer):
     def get_config(self):
         if isinstance(self.function, python_types.LambdaType) and \
                 self.function.__name__ == '<lambda>':
-            function, function_type = _func_dump(self.function), 'lambda'
+            function, function_type = func_dump(self.function), 'lambda'
         else:
             function, function_type = self.function.__name__, 'function'
-        if isinstance(self._output_shape, python_types.LambdaType):
-            output_shape, output_shape_type = _func_dump(self._output_shape), 'lambda'
+        if isinstance(self._output_shape, python_types.LambdaType) and \
+                self._output_shape.__name__ == '<lambda>':
+            output_shape, output_shape_type = func_dump(self._output_shape), 'lambda'
         elif callable(self._output_shape):
             output_shape, output_shape_type = self._output_shape.__name__, 'function'
         else:
@@ -414,7 +389,16 @@ class Lambda(Layer):
                 'arguments': self.arguments}
 
     @classmethod
-    def from_config(cls, config, custom_objects=None):
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
+        """Rebuild from ``get_config()``. A ``lambda`` saved as bytecode is refused in safe
+        mode (``safe_mode=None``: the enclosing setting, safe by default); a function saved by
+        name is looked up in ``custom_objects`` and the registered custom objects."""
+        from ..utils.safe_mode import SafeModeScope
+        with SafeModeScope(safe_mode):
+            return cls._from_config(config, custom_objects)
+
+    @classmethod
+    def _from_config(cls, config, custom_objects):
         from ..utils.generic_utils import get_custom_objects
         config = copy.deepcopy(config)
         globs = dict(globals())
@@ -422,19 +406,22 @@ class Lambda(Layer):
         if custom_objects:
             globs.update(custom_objects)
 
-        def load(value, kind):
+        def load(value, kind, what):
             if kind == 'function':
                 if value not in globs:
                     raise ValueError(f"Lambda layer {config.get('name')}: unknown function "
                                      f"{value!r}; pass it in custom_objects")
                 return globs[value]
             if kind == 'lambda':
-                return _func_load(value, globs=globs)
+                role = 'function' if what == 'function' else 'output_shape function'
+                return func_load(value, globs=globs,
+                                 what=f"the {role} of Lambda layer {config.get('name')!r}")
             return value
 
-        config['function'] = load(config['function'], config.pop('function_type', 'function'))
+        config['function'] = load(config['function'], config.pop('function_type', 'function'),
+                                  'function')
         out_type = config.pop('output_shape_type', 'raw')
-        config['output_shape'] = load(config.get('output_shape'), out_type)
+        config['output_shape'] = load(config.get('output_shape'), out_type, 'output_shape')
         return cls(**config)
 
 

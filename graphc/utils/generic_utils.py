@@ -204,6 +204,72 @@ def deserialize_keras_object(identifier, module_objects=None, custom_objects=Non
 
 
 # --------------------------------------------------------------------------------------------
+# Python functions as data (Lambda layers)
+# --------------------------------------------------------------------------------------------
+
+def func_dump(func):
+    """Serialise a Python function as ``(base64 bytecode, defaults, closure values)``.
+
+    Only for functions that cannot be saved by name (a ``lambda``); loading the result runs
+    its bytecode, which safe mode refuses (see ``graphc.utils.safe_mode``).
+
+    Example:
+        >>> code, defaults, closure = func_dump(lambda x: x + 1)
+    """
+    import base64
+    import marshal
+    raw = base64.b64encode(marshal.dumps(func.__code__)).decode('ascii')
+    closure = tuple(c.cell_contents for c in func.__closure__) if func.__closure__ else None
+    return raw, func.__defaults__, closure
+
+
+def func_load(code, defaults=None, closure=None, globs=None, what='a saved Python function'):
+    """The function ``func_dump`` serialised; refused in safe mode (it runs saved bytecode).
+
+    Args:
+        code: the base64 bytecode, or the whole ``(code, defaults, closure)`` triple.
+        defaults, closure: as ``func_dump`` returned them.
+        globs: the globals the function sees.
+        what: the owner of the function, for errors (e.g. ``"the function of Lambda layer
+            'sq'"``).
+    Raises:
+        UnsafeDeserializationError (a ValueError) in safe mode, naming ``what`` and the
+        opt-in (``safe_mode=False`` or ``graphc.config.enable_unsafe_deserialization()``).
+    """
+    import base64
+    import binascii
+    import types
+
+    from .safe_mode import check_code_allowed, load_code
+    check_code_allowed(what)
+    if isinstance(code, (tuple, list)):
+        if len(code) != 3:
+            raise ValueError(f"{what}: expected (bytecode, defaults, closure), got "
+                             f"{len(code)} items")
+        code, defaults, closure = code
+    if isinstance(defaults, list):
+        defaults = tuple(defaults)
+    if not isinstance(code, str):
+        raise ValueError(f"{what}: the saved bytecode must be a base64 string, got "
+                         f"{type(code).__name__}")
+    try:
+        raw = base64.b64decode(code.encode('ascii'))
+    except (binascii.Error, UnicodeEncodeError) as e:
+        raise ValueError(f"{what}: the saved bytecode is not valid base64 ({e})") from None
+    code_obj = load_code(raw, what)
+    if not isinstance(code_obj, types.CodeType):
+        raise ValueError(f"{what}: the saved bytecode holds a {type(code_obj).__name__}, "
+                         f"not a code object")
+
+    def cell(value):
+        return (lambda: value).__closure__[0]
+    if closure is not None:
+        closure = tuple(cell(c) for c in closure)
+    return types.FunctionType(code_obj, globs if globs is not None else globals(),
+                              name=code_obj.co_name, argdefs=defaults, closure=closure)
+
+
+# --------------------------------------------------------------------------------------------
 # Small helpers the Keras 2 engine uses
 # --------------------------------------------------------------------------------------------
 
