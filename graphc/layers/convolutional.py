@@ -13,6 +13,7 @@ import numpy as np
 from .. import activations, constraints, initializers, regularizers
 from .. import backend as K
 from ..engine.base_layer import InputSpec, Layer, shape_text
+from ..utils.conv_utils import conv_output_length, deconv_length  # noqa: F401 (pooling)
 
 __all__ = ['Conv1D', 'Conv2D', 'SeparableConv2D', 'DepthwiseConv2D', 'Conv2DTranspose',
            'UpSampling1D', 'UpSampling2D', 'ZeroPadding1D', 'ZeroPadding2D', 'Cropping1D',
@@ -62,52 +63,6 @@ def _normalize_data_format(value, owner):
 
 def _owner(layer):
     return f"{type(layer).__name__} layer '{layer.name}'"
-
-
-def conv_output_length(length, filter_size, padding, stride, dilation=1):
-    """The output length of a convolution / pooling along one axis (Keras 2's rule).
-
-    Args:
-        length: the input length, or None.
-        filter_size, stride, dilation: ints.
-        padding: 'valid', 'same', 'causal' or 'full'.
-    Returns:
-        The output length (None when ``length`` is None).
-
-    Example:
-        >>> conv_output_length(5, 3, 'valid', 2)
-        2
-    """
-    if length is None:
-        return None
-    eff = filter_size + (filter_size - 1) * (dilation - 1)
-    if padding in ('same', 'causal'):
-        out = length
-    elif padding == 'valid':
-        out = length - eff + 1
-    else:  # full
-        out = length + eff - 1
-    return (out + stride - 1) // stride
-
-
-def deconv_length(length, stride, kernel_size, padding, output_padding=None, dilation=1):
-    """The output length of a transposed convolution (Keras 2's ``deconv_length``).
-
-    Example:
-        >>> deconv_length(4, 2, 3, 'valid')
-        9
-    """
-    if length is None:
-        return None
-    k = kernel_size + (kernel_size - 1) * (dilation - 1)
-    if output_padding is None:
-        if padding == 'valid':
-            return length * stride + max(k - stride, 0)
-        if padding == 'full':
-            return length * stride - (stride + k - 2)
-        return length * stride
-    pad = {'same': k // 2, 'valid': 0, 'full': k - 1}[padding]
-    return (length - 1) * stride + k - 2 * pad + output_padding
 
 
 def _check_window_fits(layer, input_shape, spatial_axes, window, dilation, padding, what):

@@ -19,19 +19,27 @@ _WHERE = {
     'get_custom_objects': 'generic_utils', 'serialize_keras_object': 'generic_utils',
     'normalize': 'np_utils', 'to_categorical': 'np_utils',
     'model_to_dot': 'vis_utils', 'plot_model': 'vis_utils',
+    'GeneratorEnqueuer': 'data_utils', 'OrderedEnqueuer': 'data_utils',
+    'HDF5Matrix': 'io_utils', 'convert_all_kernels_in_model': 'layer_utils',
+    'get_source_inputs': 'layer_utils', 'print_summary': 'layer_utils',
+    'multi_gpu_model': 'multi_gpu_utils',
 }
+_SUBMODULES = ('data_utils', 'generic_utils', 'np_utils', 'vis_utils', 'conv_utils',
+               'layer_utils', 'io_utils', 'multi_gpu_utils', 'enqueuers', 'safe_mode')
 
 __all__ = [
     'to_categorical', 'normalize', 'get_file', 'Sequence', 'Progbar', 'custom_object_scope',
     'CustomObjectScope', 'get_custom_objects', 'serialize_keras_object',
-    'deserialize_keras_object', 'plot_model', 'model_to_dot',
+    'deserialize_keras_object', 'plot_model', 'model_to_dot', 'GeneratorEnqueuer',
+    'OrderedEnqueuer', 'HDF5Matrix', 'convert_all_kernels_in_model', 'get_source_inputs',
+    'print_summary', 'multi_gpu_model',
 ]
 
 
 def __getattr__(name):
     sub = _WHERE.get(name)
     if sub is None:
-        if name in ('data_utils', 'generic_utils', 'np_utils', 'vis_utils'):
+        if name in _SUBMODULES:
             return _importlib.import_module(f'{__name__}.{name}')
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(_importlib.import_module(f'{__name__}.{sub}'), name)

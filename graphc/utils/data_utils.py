@@ -445,3 +445,8 @@ class Sequence:
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
+
+
+# The enqueuers live in their own module; Keras 2 imports them from here.
+from graphc.utils.enqueuers import (  # noqa: E402,F401
+    GeneratorEnqueuer, OrderedEnqueuer, SequenceEnqueuer, get_index, init_pool)
