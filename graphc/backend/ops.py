@@ -173,7 +173,20 @@ def clip(x, min_value, max_value):
     x = _v(x)
     lo = None if min_value is None else float(min_value)
     hi = None if max_value is None else float(max_value)
-    return apply("clip", x, min=lo, max=hi)
+    if str(x.type.dtype) != "float64":
+        return apply("clip", x, min=lo, max=hi)
+    # The clip op's scalar template writes its bounds as float32 literals, so a float64 input
+    # would be clipped at float32-rounded bounds (0.1 -> 0.10000000149...). Clip float64 with
+    # maximum/minimum against float64 constants instead: the same values, and the same
+    # gradient (ties go to the first input x, so it passes for lo <= x <= hi, inclusive).
+    if lo is not None and hi is not None and hi < lo:
+        hi = lo          # Keras 2: max_value < min_value -> max_value = min_value
+    out = x
+    if lo is not None:
+        out = apply("maximum", out, _v(lo, x))
+    if hi is not None:
+        out = apply("minimum", out, _v(hi, x))
+    return out
 
 
 def _binary(op):

@@ -119,6 +119,25 @@ def test_elementwise_against_numpy():
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("mode", ["reference", "compiled"])
+def test_clip_of_float64_keeps_float64_bounds(mode):
+    # 0.1 and 0.3 are not float32 numbers: rounded bounds would be off by ~1e-9.
+    x = K.placeholder(shape=(None, 4), dtype="float64")
+    y = K.clip(x, 0.1, 0.3)
+    (dx,) = K.gradients(K.sum(y * y), [x])
+    a = np.array([[0.0, 0.1, 0.2, 1.0], [0.3, 0.3 + 1e-12, 0.1 - 1e-12, -1.0]])
+    out, grad = K.function([x], [y, dx], mode=mode)([a])
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, np.clip(a, 0.1, 0.3))
+    inside = (a >= 0.1) & (a <= 0.3)                     # inclusive bounds, as Theano
+    np.testing.assert_array_equal(grad, np.where(inside, 2 * np.clip(a, 0.1, 0.3), 0.0))
+    # max < min means max = min (Keras 2), and one-sided clips
+    lo_only, swapped = K.function([x], [K.clip(x, 0.1, None), K.clip(x, 0.3, 0.1)],
+                                  mode=mode)([a])
+    np.testing.assert_array_equal(lo_only, np.maximum(a, 0.1))
+    np.testing.assert_array_equal(swapped, np.full_like(a, 0.3))
+
+
 def test_activations_against_numpy():
     x = K.placeholder(shape=(None, 5))
     outs = run([K.relu(x), K.relu(x, alpha=0.1, max_value=1.0), K.elu(x, 0.5),
