@@ -542,3 +542,12 @@ class Embedding(Layer):
             'mask_zero': self.mask_zero, 'input_length': self.input_length,
         }
         return {**super().get_config(), **config}
+
+
+def __getattr__(name):
+    # Keras 2 defines SpatialDropout1D/2D in keras.layers.core; graphc keeps them with the
+    # other noise layers (which import Dropout from here), so they load on first access.
+    if name in ('SpatialDropout1D', 'SpatialDropout2D'):
+        from . import noise
+        return getattr(noise, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

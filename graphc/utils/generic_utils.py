@@ -382,6 +382,56 @@ def slice_arrays(arrays, start=None, stop=None):
     return arrays[start:stop]
 
 
+def object_list_uid(object_list):
+    """A string naming a list of objects by identity (to key caches on which tensors or
+    masks were passed).
+
+    Example:
+        >>> object_list_uid([a, b]) == object_list_uid([a, b])
+        True
+    """
+    return ', '.join(str(abs(id(x))) for x in to_list(object_list, allow_tuple=True))
+
+
+def is_all_none(iterable_or_element):
+    """True when the element, or every item of the list / tuple, is None.
+
+    Example:
+        >>> is_all_none([None, None]), is_all_none([None, 1])
+        (True, False)
+    """
+    return all(x is None for x in to_list(iterable_or_element, allow_tuple=True))
+
+
+def transpose_shape(shape, target_format, spatial_axes):
+    """``shape`` given in channels_last order, rearranged for ``target_format``: with
+    'channels_first' the channel entry moves before the spatial entries.
+
+    Args:
+        shape: a tuple or list (e.g. a padding or cropping spec, or a shape).
+        target_format: 'channels_first' or 'channels_last'.
+        spatial_axes: the positions of the spatial entries in ``shape``.
+
+    Returns:
+        A tuple or list like ``shape``.
+
+    Raises:
+        ValueError: an unknown ``target_format``.
+
+    Example:
+        >>> transpose_shape((2, 3, 4, 5), 'channels_first', spatial_axes=(1, 2))
+        (2, 5, 3, 4)
+    """
+    if target_format == 'channels_last':
+        return shape
+    if target_format != 'channels_first':
+        raise ValueError(f"The data format must be 'channels_first' or 'channels_last', got "
+                         f"{target_format!r}")
+    first, last = spatial_axes[0], spatial_axes[-1] + 1
+    new = list(shape[:first]) + [shape[last]] + list(shape[first:last]) + list(shape[last + 1:])
+    return type(shape)(new) if isinstance(shape, (list, tuple)) else new
+
+
 # --------------------------------------------------------------------------------------------
 # Progress bar
 # --------------------------------------------------------------------------------------------
