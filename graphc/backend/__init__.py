@@ -13,7 +13,8 @@ Example:
 """
 from .common import (  # noqa: F401
     backend, floatx, set_floatx, epsilon, set_epsilon, image_data_format,
-    set_image_data_format, normalize_data_format, cast_to_floatx, get_uid, reset_uids,
+    set_image_data_format, set_image_dim_ordering, image_dim_ordering, normalize_data_format,
+    cast_to_floatx, get_uid, reset_uids,
     manual_variable_initialization, learning_phase, learning_phase_value, set_learning_phase,
     clear_session, name_scope,
 )

@@ -57,6 +57,25 @@ def set_image_data_format(data_format: str) -> None:
     config.set("image_data_format", data_format)
 
 
+def set_image_dim_ordering(dim_ordering: str) -> None:
+    """Keras 1's setter of the image data format: 'th' (channels_first) or 'tf'
+    (channels_last).
+
+    Example:
+        >>> K.set_image_dim_ordering('th'); K.image_data_format()
+        'channels_first'
+    """
+    if dim_ordering not in ("tf", "th"):
+        raise ValueError(f"Unknown dim_ordering: {dim_ordering!r}; expected 'tf' "
+                         f"(channels_last) or 'th' (channels_first)")
+    set_image_data_format("channels_first" if dim_ordering == "th" else "channels_last")
+
+
+def image_dim_ordering() -> str:
+    """Keras 1's name of the image data format: 'th' (channels_first) or 'tf'."""
+    return "th" if image_data_format() == "channels_first" else "tf"
+
+
 def normalize_data_format(value) -> str:
     """``None`` -> the configured format; otherwise check the value."""
     if value is None:
