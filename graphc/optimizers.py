@@ -71,7 +71,10 @@ class Optimizer:
         raise NotImplementedError
 
     def get_gradients(self, loss, params):
-        grads = K.gradients(loss, params)
+        return self.clip_gradients(K.gradients(loss, params))
+
+    def clip_gradients(self, grads):
+        """``grads`` clipped by ``clipnorm`` (global norm) and ``clipvalue``, if set."""
         if hasattr(self, "clipnorm") and self.clipnorm > 0:
             norm = K.sqrt(sum(K.sum(K.square(g)) for g in grads))
             grads = [clip_norm(g, self.clipnorm, norm) for g in grads]

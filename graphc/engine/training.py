@@ -316,6 +316,12 @@ class Model(Network):
             inputs = self._feeds()
             if self._uses_dynamic_learning_phase():
                 inputs = inputs + [K.learning_phase()]
+            from ..distribute.strategy import strategy_for
+            dist = strategy_for(self)
+            if dist is not None:   # data-parallel: gradients, allreduce, then the updates
+                with name_scope('training'):
+                    self._train_function = dist.train_function(self, inputs)
+                return self._train_function
             with name_scope('training'):
                 with name_scope(type(self.optimizer).__name__):
                     training_updates = self.optimizer.get_updates(

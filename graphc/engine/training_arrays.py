@@ -21,8 +21,16 @@ def _log_value(o):
     return float(o) if o.ndim == 0 else o
 
 
+def _strategy(model):
+    """The data-parallel strategy training ``model``, or None (graphc.distribute)."""
+    from ..distribute.strategy import strategy_for
+    return strategy_for(model)
+
+
 def make_callbacks(model, callbacks, params, verbose, count_mode):
-    """History + BaseLogger (+ ProgbarLogger) + the user's callbacks, set up for ``model``."""
+    """History + BaseLogger (+ ProgbarLogger) + the user's callbacks, set up for ``model``.
+    In data-parallel training, ranks other than 0 drop the progress bar and the callbacks
+    that write files."""
     from .. import callbacks as cbks   # imported on first fit: keeps `import graphc` light
     model.history = cbks.History()
     chain = [cbks.BaseLogger(stateful_metrics=getattr(model, 'stateful_metric_names', []))]
@@ -33,6 +41,9 @@ def make_callbacks(model, callbacks, params, verbose, count_mode):
         if not isinstance(c, cbks.Callback):
             raise TypeError(f"callbacks must be graphc.callbacks.Callback instances, got "
                             f"{type(c).__name__}")
+    dist = _strategy(model)
+    if dist is not None:
+        chain = [c for c in chain if dist.keeps_callback(c)]
     callback_list = cbks.CallbackList(chain)
     callback_list.set_model(model)
     callback_list.set_params(params)
@@ -69,6 +80,7 @@ def fit_loop(model, f, ins, out_labels=None, batch_size=None, epochs=100, verbos
     for c in callbacks:
         c.validation_data = val_ins
     callbacks.on_train_begin()
+    dist = _strategy(model)
     index_array = np.arange(num_samples) if num_samples is not None else None
     for epoch in range(initial_epoch, epochs):
         callbacks.on_epoch_begin(epoch)
@@ -89,14 +101,17 @@ def fit_loop(model, f, ins, out_labels=None, batch_size=None, epochs=100, verbos
                 for label, o in zip(out_labels, val_outs):
                     epoch_logs['val_' + label] = o
         else:
-            if shuffle == 'batch':
+            if dist is not None:   # the same order on every rank, from (seed, epoch)
+                index_array = dist.epoch_order(epoch, num_samples, shuffle, batch_size)
+            elif shuffle == 'batch':
                 index_array = batch_shuffle(index_array, batch_size)
             elif shuffle:
                 np.random.shuffle(index_array)
             batches = make_batches(num_samples, batch_size)
             for batch_index, (start, end) in enumerate(batches):
                 ids = index_array[start:end]
-                ins_batch = _slice(ins, ids, learning_phase)
+                local = dist.shard(ids) if dist is not None else ids
+                ins_batch = _slice(ins, local, learning_phase)
                 batch_logs = {'batch': batch_index, 'size': len(ids)}
                 callbacks.on_batch_begin(batch_index, batch_logs)
                 outs = to_list(f(ins_batch))
@@ -122,6 +137,10 @@ def test_loop(model, f, ins, batch_size=None, verbose=0, steps=None, learning_ph
     or a list of floats)."""
     data = ins[:-1] if learning_phase else ins
     num_samples = check_num_samples(data, batch_size, steps, 'steps')
+    dist = _strategy(model) if steps is None else None
+    if dist is not None:
+        return _test_loop_parallel(model, dist, f, ins, num_samples, batch_size, verbose,
+                                   learning_phase)
     target = steps if steps is not None else num_samples
     progbar = Progbar(target=target) if verbose == 1 else None
     outs = []
@@ -146,6 +165,28 @@ def test_loop(model, f, ins, batch_size=None, verbose=0, steps=None, learning_ph
                 progbar.update(end)
         outs = [o / num_samples for o in outs]
     return unpack_singleton([_log_value(o) for o in outs])
+
+
+def _test_loop_parallel(model, dist, f, ins, num_samples, batch_size, verbose,
+                        learning_phase):
+    """test_loop in data-parallel training: each rank evaluates its contiguous part of the
+    samples, and one allreduce of the sample-weighted sums gives the global means."""
+    dist.ensure_synced(model)
+    lo, hi = dist.shard_range(num_samples)
+    progbar = Progbar(target=num_samples) if verbose == 1 and dist.is_root else None
+    n_outs = len(getattr(model, 'metrics_names', None) or []) or 1
+    sums = np.zeros(n_outs, dtype=np.float64)
+    for start, end in make_batches(hi - lo, batch_size):
+        batch_outs = to_list(f(_slice(ins, lo + start, learning_phase, lo + end)))
+        sums += np.asarray([np.asarray(o, dtype=np.float64) for o in batch_outs]) * \
+            (end - start)
+        if progbar:
+            progbar.update(min(num_samples, end * dist.size))   # ranks run in step
+    sums, count = dist.reduce_weighted(sums, hi - lo, what='the evaluation reduction',
+                                       name=getattr(f, 'name', 'test_function'))
+    if progbar:
+        progbar.update(num_samples)
+    return unpack_singleton([float(s / count) for s in sums])
 
 
 def predict_loop(model, f, ins, batch_size=32, verbose=0, steps=None, learning_phase=False):

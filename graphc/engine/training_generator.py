@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..utils.generic_utils import Progbar, to_list, unpack_singleton
-from .training_arrays import make_callbacks
+from .training_arrays import _strategy, make_callbacks
 
 
 def _is_sequence(data):
@@ -14,12 +14,20 @@ def _is_sequence(data):
 
 
 class _Batches:
-    """Draws batches from a generator or a Sequence (in shuffled order per epoch if asked)."""
+    """Draws batches from a generator or a Sequence (in shuffled order per epoch if asked).
 
-    def __init__(self, data, shuffle=False):
+    With a data-parallel strategy ``dist``, a Sequence is read in one order shared by all
+    ranks (drawn from the seed and the epoch), each rank reading every size-th batch of it;
+    a generator is read as is (each rank's program gives its own)."""
+
+    def __init__(self, data, shuffle=False, dist=None):
         self.data = data
         self.sequence = _is_sequence(data)
         self.shuffle = shuffle
+        self.dist = dist if self.sequence else None
+        self._epoch = 0
+        self._step = 0
+        self._dist_order = None
         self._order = []
         self._iter = None
         if not self.sequence:
@@ -33,9 +41,18 @@ class _Batches:
                 self._iter = data
 
     def __len__(self):
+        if self.dist is not None:
+            return self.dist.sequence_steps(len(self.data))
         return len(self.data) if self.sequence else None
 
     def next(self):
+        if self.dist is not None:
+            if self._dist_order is None:
+                self._dist_order = self.dist.epoch_order(self._epoch, len(self.data),
+                                                         self.shuffle, 1)
+            index = self.dist.sequence_index(self._dist_order, self._step)
+            self._step += 1
+            return self.data[index]
         if self.sequence:
             if not self._order:
                 self._order = list(range(len(self.data)))
@@ -54,6 +71,9 @@ class _Batches:
         if self.sequence:
             self.data.on_epoch_end()
             self._order = []
+            self._epoch += 1
+            self._step = 0
+            self._dist_order = None
 
 
 def _unpack(batch, what='generator'):
@@ -80,7 +100,9 @@ def fit_generator(model, generator, steps_per_epoch=None, epochs=1, verbose=1, c
                   validation_data=None, validation_steps=None, class_weight=None,
                   shuffle=True, initial_epoch=0):
     """The loop of ``Model.fit_generator``; returns the History."""
-    batches = _Batches(generator, shuffle=shuffle)
+    dist = _strategy(model)
+    batches = _Batches(generator, shuffle=shuffle, dist=dist)
+    batches._epoch = initial_epoch
     if steps_per_epoch is None:
         if batches.sequence:
             steps_per_epoch = len(batches)
@@ -88,6 +110,7 @@ def fit_generator(model, generator, steps_per_epoch=None, epochs=1, verbose=1, c
             raise ValueError("`steps_per_epoch=None` is only valid for a generator based on "
                              "the graphc.utils.Sequence class. Please specify "
                              "`steps_per_epoch` or use the Sequence class.")
+    user_validation_steps = validation_steps
     val_gen = validation_data is not None and (
         _is_sequence(validation_data) or hasattr(validation_data, '__next__'))
     if val_gen and validation_steps is None:
@@ -138,7 +161,10 @@ def fit_generator(model, generator, steps_per_epoch=None, epochs=1, verbose=1, c
                 break
         if do_validation and not model.stop_training:
             if val_gen:
-                val_outs = evaluate_generator(model, validation_data, validation_steps)
+                steps = validation_steps
+                if dist is not None and user_validation_steps is None:
+                    steps = None    # a Sequence split over the ranks
+                val_outs = evaluate_generator(model, validation_data, steps)
             else:
                 vx, vy = val_arrays[0], val_arrays[1]
                 vsw = val_arrays[2] if len(val_arrays) == 3 else None
@@ -155,7 +181,8 @@ def fit_generator(model, generator, steps_per_epoch=None, epochs=1, verbose=1, c
 
 def evaluate_generator(model, generator, steps=None, verbose=0):
     """The loop of ``Model.evaluate_generator``: outputs averaged weighted by batch size."""
-    batches = _Batches(generator)
+    dist = _strategy(model)
+    batches = _Batches(generator, dist=dist)
     if steps is None:
         if batches.sequence:
             steps = len(batches)
@@ -163,7 +190,10 @@ def evaluate_generator(model, generator, steps=None, verbose=0):
             raise ValueError("`steps=None` is only valid for a generator based on the "
                              "graphc.utils.Sequence class. Please specify `steps` or use the "
                              "Sequence class.")
-    progbar = Progbar(target=steps) if verbose == 1 else None
+    if dist is not None:
+        dist.ensure_synced(model)
+    progbar = Progbar(target=steps) if verbose == 1 and (dist is None or dist.is_root) \
+        else None
     all_outs, sizes = [], []
     for step in range(steps):
         x, y, sw = _unpack(batches.next())
@@ -175,6 +205,12 @@ def evaluate_generator(model, generator, steps=None, verbose=0):
     batches.epoch_end()
     if not all_outs:
         raise ValueError("evaluate_generator drew no batches (steps=0)")
+    if dist is not None:   # each rank read its own batches: reduce the weighted sums
+        sums = np.asarray(all_outs, dtype=np.float64).T @ np.asarray(sizes, dtype=np.float64)
+        sums, count = dist.reduce_weighted(sums, float(sum(sizes)),
+                                           what='the evaluation reduction',
+                                           name='evaluate_generator')
+        return unpack_singleton([float(v / count) for v in sums])
     averages = [float(np.average([o[i] for o in all_outs], weights=sizes))
                 for i in range(len(all_outs[0]))]
     return unpack_singleton(averages)
