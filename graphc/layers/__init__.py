@@ -38,6 +38,11 @@ for _family in _FAMILIES:
         if _name not in __all__:
             __all__.append(_name)
 
+# Keras 1 layers that Keras 2 still exports from keras.layers (deprecated).
+from ..legacy.layers import (  # noqa: E402,F401
+    AtrousConvolution1D, AtrousConvolution2D, Highway, MaxoutDense)
+__all__ += ['Highway', 'MaxoutDense', 'AtrousConvolution1D', 'AtrousConvolution2D']
+
 
 def serialize(layer):
     """``{'class_name': ..., 'config': ...}`` for a layer or model.

@@ -13,12 +13,14 @@ import numpy as np
 from .. import activations, constraints, initializers, regularizers
 from .. import backend as K
 from ..engine.base_layer import InputSpec, Layer, shape_text
+from ..legacy.layers import AtrousConvolution1D, AtrousConvolution2D
 from ..utils.conv_utils import conv_output_length, deconv_length  # noqa: F401 (pooling)
 
 __all__ = ['Conv1D', 'Conv2D', 'SeparableConv2D', 'DepthwiseConv2D', 'Conv2DTranspose',
            'UpSampling1D', 'UpSampling2D', 'ZeroPadding1D', 'ZeroPadding2D', 'Cropping1D',
            'Cropping2D', 'Convolution1D', 'Convolution2D', 'SeparableConvolution2D',
-           'Convolution2DTranspose', 'Deconvolution2D', 'Deconv2D']
+           'Convolution2DTranspose', 'Deconvolution2D', 'Deconv2D', 'AtrousConv1D',
+           'AtrousConv2D']
 
 # -- argument helpers (shared with pooling.py) ------------------------------------------------
 
@@ -848,3 +850,8 @@ class Cropping2D(Layer):
         config = super().get_config()
         config.update(cropping=self.cropping, data_format=self.data_format)
         return config
+
+
+# Keras 1's dilated convolutions (deprecated factories of Conv1D / Conv2D)
+AtrousConv1D = AtrousConvolution1D
+AtrousConv2D = AtrousConvolution2D
