@@ -596,3 +596,404 @@ class RemoteMonitor(Callback):
         except OSError as e:
             warnings.warn(f'Warning: could not reach RemoteMonitor root server at '
                           f'{self.root}: {e}')
+
+
+def _tensorboardx():
+    try:
+        import tensorboardX
+    except ImportError as e:
+        raise ImportError("The TensorBoard callback writes its event files with the "
+                          "tensorboardX package, which is not installed: "
+                          "pip install 'graphc[tensorboard]' (or pip install tensorboardX)"
+                          ) from e
+    return tensorboardX
+
+
+def _tb_tag(name):
+    # TensorBoard tags as Keras 2 wrote them: 'dense_1/kernel:0' -> 'dense_1/kernel_0'
+    return name.replace(':', '_')
+
+
+def _weight_image(w):
+    """A 2-D grayscale image in [0, 1] of a weight array, or None for more than 4 axes.
+
+    A bias is one row; a Dense kernel is shown wider than tall (transposed when it has more
+    rows than columns); a Conv1D kernel ``(k, in, out)`` is a grid of ``k x 1`` blocks, one row
+    per input channel and one column per filter; a Conv2D kernel ``(kh, kw, in, out)`` is a grid of ``kh x kw`` blocks, one row
+    per input channel and one column per filter. Blocks are separated by one blank pixel.
+    """
+    w = np.asarray(w, dtype='float64')
+    if w.ndim == 0:
+        w = w.reshape(1, 1)
+    if w.ndim == 1:
+        img = w.reshape(1, -1)
+    elif w.ndim == 2:
+        img = w.T if w.shape[0] > w.shape[1] else w
+    elif w.ndim in (3, 4):
+        if w.ndim == 3:
+            w = w[:, :, None, :].transpose(0, 2, 1, 3)      # (k, 1, in, out)
+        kh, kw, cin, cout = w.shape
+        lo, hi = float(w.min()), float(w.max())
+        img = np.full((cin * (kh + 1) - 1, cout * (kw + 1) - 1), np.nan)
+        for i in range(cin):
+            for o in range(cout):
+                img[i * (kh + 1):i * (kh + 1) + kh, o * (kw + 1):o * (kw + 1) + kw] = \
+                    w[:, :, i, o]
+        img = np.where(np.isnan(img), lo, img)
+        return _normalise_image(img, lo, hi)
+    else:
+        return None
+    return _normalise_image(img, float(img.min()), float(img.max()))
+
+
+def _normalise_image(img, lo, hi):
+    if not np.isfinite(lo) or not np.isfinite(hi):
+        img = np.nan_to_num(img, nan=0., posinf=0., neginf=0.)
+        lo, hi = float(img.min()), float(img.max())
+    if hi <= lo:
+        return np.full(img.shape, 0.5, dtype='float32')
+    return ((img - lo) / (hi - lo)).astype('float32')
+
+
+def _shape_attr(pb, shapes):
+    """The ``_output_shapes`` attribute TensorBoard's graph view shows (-1: unknown dim)."""
+    dims = [pb['TensorShapeProto'](dim=[pb['TensorShapeProto'].Dim(
+        size=d if isinstance(d, int) else -1) for d in shape]) for shape in shapes]
+    return pb['AttrValue'](list=pb['AttrValue'].ListValue(shape=dims))
+
+
+def _ir_graph_def(graph):
+    """A TensorBoard ``GraphDef`` of a graphc IR graph: one node per IR node, named by its
+    value name (``layer scope/op_id``, so the graph view groups nodes by layer), its op, its
+    inputs, output shapes, dtype, attributes and the user's source line; an ``Assign`` node
+    per variable update. Built with tensorboardX's protobuf classes."""
+    from tensorboardX.proto.attr_value_pb2 import AttrValue
+    from tensorboardX.proto.graph_pb2 import GraphDef
+    from tensorboardX.proto.node_def_pb2 import NodeDef
+    from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto
+    from tensorboardX.proto.versions_pb2 import VersionDef
+    pb = {'AttrValue': AttrValue, 'TensorShapeProto': TensorShapeProto}
+    names, used = {}, set()
+
+    def unique(name):
+        name = name.replace(':', '_') or 'node'
+        base, k = name, 1
+        while name in used:
+            name = f'{base}_{k}'
+            k += 1
+        used.add(name)
+        return name
+
+    def ref(value):
+        name = names[value.node.id]
+        return f'{name}:{value.index}' if value.index else name
+
+    ops = {'input': 'Placeholder', 'variable': 'VariableV2', 'constant': 'Const'}
+    nodes = []
+    for node in graph.nodes():
+        out = node.outputs[0]
+        names[node.id] = unique(out.name.split(':')[0])
+        attr = {'_output_shapes': _shape_attr(pb, [v.type.shape for v in node.outputs]),
+                'dtype': AttrValue(s=str(out.type.dtype).encode())}
+        for key, value in node.attrs.items():
+            if key not in ('var', 'value', 'name'):
+                attr[key] = AttrValue(s=repr(value)[:200].encode())
+        if node.src:
+            attr['_source'] = AttrValue(s=str(node.src).encode())
+        nodes.append(NodeDef(name=names[node.id], op=ops.get(node.op, node.op),
+                             input=[ref(v) for v in node.inputs], attr=attr))
+    for var, new in graph.updates:
+        nodes.append(NodeDef(name=unique(names[var.node.id] + '/update'), op='Assign',
+                             input=[ref(var), ref(new)],
+                             attr={'_output_shapes': _shape_attr(pb, [var.type.shape])}))
+    return GraphDef(node=nodes, versions=VersionDef(producer=22))
+
+
+class TensorBoard(Callback):
+    """Write TensorBoard logs (Keras 2's ``keras.callbacks.TensorBoard``).
+
+    Writes real TensorBoard event files in ``log_dir`` (through the tensorboardX writer
+    library: ``pip install 'graphc[tensorboard]'``), which ``tensorboard --logdir=log_dir``
+    shows:
+
+    * Scalars: every entry of the epoch logs (``loss``, ``acc``, ``val_loss`` ...), at step
+      ``epoch`` -- or, with ``update_freq`` 'batch' or N, the batch logs every batch / every N
+      samples and the epoch logs, all at step "samples seen so far" (as Keras 2.2.4 does).
+    * Histograms (every ``histogram_freq`` epochs, on the validation data): each weight
+      (tag ``dense_1/kernel``), each layer's output (``dense_1_out``) and, with
+      ``write_grads``, each weight's gradient of the loss (``dense_1/kernel_grad``),
+      averaged over the validation batches.
+    * Graphs: the model's training step as graphc's IR (nodes grouped by layer; the forward
+      and loss graph when ``fit`` has not built the training step), and the layer graph as
+      the "conceptual graph" (the model's JSON config).
+    * Images (with ``write_images``, every ``histogram_freq`` epochs): each weight as a
+      grayscale image (Dense kernels, biases, Conv1D / Conv2D kernels as grids of filters).
+    * Projector (every ``embeddings_freq`` epochs): the outputs of ``embeddings_layer_names``
+      (default: every ``Embedding`` layer) on ``embeddings_data``, one row per sample, with
+      the labels of ``embeddings_metadata``.
+
+    Args:
+        log_dir: the directory of the event files.
+        histogram_freq: epochs between histograms (0: none); needs validation data.
+        batch_size: samples per step when computing the histograms and the embeddings.
+        write_graph: write the graphs.
+        write_grads: also histograms of the gradients (needs ``histogram_freq`` > 0).
+        write_images: weights as images.
+        embeddings_freq: epochs between embedding snapshots (0: none).
+        embeddings_layer_names: the layers whose outputs are embedded (default: every
+            ``Embedding`` layer).
+        embeddings_metadata: a metadata file (TSV: one label per line, or a header line and
+            tab-separated columns) for every embedded layer, or a dict layer name -> file.
+        embeddings_data: the input(s) whose layer outputs are embedded.
+        update_freq: 'epoch', 'batch', or an integer number of samples between writes.
+
+    Example:
+        >>> tb = TensorBoard(log_dir='./logs', histogram_freq=1, write_grads=True)
+        >>> model.fit(x, y, validation_split=0.2, epochs=5, callbacks=[tb])
+    """
+
+    def __init__(self, log_dir='./logs', histogram_freq=0, batch_size=32, write_graph=True,
+                 write_grads=False, write_images=False, embeddings_freq=0,
+                 embeddings_layer_names=None, embeddings_metadata=None, embeddings_data=None,
+                 update_freq='epoch'):
+        super().__init__()
+        self._tbx = _tensorboardx()
+        self.log_dir = os.fspath(log_dir)
+        self.histogram_freq = int(histogram_freq)
+        if self.histogram_freq < 0:
+            raise ValueError(f"TensorBoard: histogram_freq must be >= 0, got {histogram_freq}")
+        if write_grads and self.histogram_freq == 0:
+            warnings.warn("TensorBoard: write_grads will be ignored because histogram_freq "
+                          "is 0; set histogram_freq > 0 to write gradient histograms")
+            write_grads = False
+        self.batch_size = int(batch_size)
+        if self.batch_size < 1:
+            raise ValueError(f"TensorBoard: batch_size must be >= 1, got {batch_size}")
+        self.write_graph = write_graph
+        self.write_grads = write_grads
+        self.write_images = write_images
+        self.embeddings_freq = int(embeddings_freq)
+        self.embeddings_layer_names = embeddings_layer_names
+        self.embeddings_metadata = embeddings_metadata
+        self.embeddings_data = embeddings_data
+        if self.embeddings_freq and embeddings_data is None:
+            raise ValueError("TensorBoard: to visualize embeddings, embeddings_data must be "
+                             "provided")
+        if update_freq == 'batch':
+            self.update_freq = 1
+        elif update_freq == 'epoch':
+            self.update_freq = 'epoch'
+        elif isinstance(update_freq, (int, np.integer)) and not isinstance(update_freq, bool) \
+                and update_freq > 0:
+            self.update_freq = int(update_freq)
+        else:
+            raise ValueError(f"TensorBoard: update_freq must be 'batch', 'epoch' or a "
+                             f"positive number of samples, got {update_freq!r}")
+        self.writer = None
+        self.samples_seen = 0
+        self.samples_seen_at_last_write = 0
+        self._hist_fn = None
+        self._hist_fn_model = None
+        self._embed_fn = None
+
+    # -- setup -------------------------------------------------------------------------------
+    def set_model(self, model):
+        super().set_model(model)
+        if self.writer is not None:
+            self.writer.close()
+        self.writer = self._tbx.SummaryWriter(logdir=self.log_dir)
+        self._hist_fn = self._embed_fn = None
+        if self.write_graph:
+            self._write_graphs(model)
+            self.writer.flush()
+
+    def _write_graphs(self, model):
+        from tensorboardX.proto import event_pb2
+        from .ir.graph import Graph
+        function = getattr(model, '_train_function', None)
+        if function is not None:
+            graph = function.graph
+        elif getattr(model, 'total_loss', None) is not None:
+            graph = Graph(model._feeds(), [model.total_loss] + list(model.outputs))
+        else:
+            graph = Graph(list(model.inputs), list(model.outputs))
+        file_writer = self.writer._get_file_writer()
+        file_writer.add_event(event_pb2.Event(
+            graph_def=_ir_graph_def(graph).SerializeToString()))
+        to_json = getattr(model, 'to_json', None)
+        if to_json is None:
+            return
+        try:
+            config = to_json()
+        except (NotImplementedError, TypeError, ValueError):
+            return      # a model with an unserializable layer: the IR graph is still there
+        from tensorboardX.proto import summary_pb2, tensor_pb2, tensor_shape_pb2
+        # The "conceptual graph": TensorBoard's graph plugin draws the layers of a Keras
+        # model config stored as a string tensor under plugin 'graph_keras_model'.
+        metadata = summary_pb2.SummaryMetadata(
+            plugin_data=summary_pb2.SummaryMetadata.PluginData(
+                plugin_name='graph_keras_model', content=b'1'))
+        tensor = tensor_pb2.TensorProto(dtype='DT_STRING', string_val=[config.encode()],
+                                        tensor_shape=tensor_shape_pb2.TensorShapeProto())
+        file_writer.add_summary(summary_pb2.Summary(value=[summary_pb2.Summary.Value(
+            tag='keras', metadata=metadata, tensor=tensor)]), global_step=0)
+
+    def on_train_begin(self, logs=None):
+        self.samples_seen = 0
+        self.samples_seen_at_last_write = 0
+
+    # -- scalars -----------------------------------------------------------------------------
+    def _write_logs(self, logs, index):
+        for name, value in (logs or {}).items():
+            if name in ('batch', 'size'):
+                continue
+            if np.ndim(value) != 0 and np.size(value) != 1:
+                continue        # a non-scalar metric has no scalar plot
+            self.writer.add_scalar(name, float(np.asarray(value).reshape(())), int(index))
+        self.writer.flush()
+
+    def on_batch_end(self, batch, logs=None):
+        if self.update_freq == 'epoch':
+            return
+        logs = logs or {}
+        self.samples_seen += int(logs.get('size', 1))
+        if self.samples_seen - self.samples_seen_at_last_write >= self.update_freq:
+            self._write_logs(logs, self.samples_seen)
+            self.samples_seen_at_last_write = self.samples_seen
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            if not self.validation_data:
+                raise ValueError("If printing histograms, validation_data must be provided "
+                                 "(validation_data or validation_split in fit), and cannot "
+                                 "be a generator.")
+            self._write_histograms(epoch)
+        if self.embeddings_freq and epoch % self.embeddings_freq == 0:
+            self._write_embeddings(epoch)
+        index = epoch if self.update_freq == 'epoch' else self.samples_seen
+        self._write_logs(logs, index)
+
+    def on_train_end(self, logs=None):
+        if self.writer is not None:
+            self.writer.close()
+
+    # -- histograms and images ---------------------------------------------------------------
+    def _feeds_with_phase(self):
+        feeds = list(self.model._feeds())
+        if self.model._uses_dynamic_learning_phase():
+            feeds.append(K.learning_phase())
+        return feeds
+
+    def _histogram_function(self):
+        """One K.function from the test feeds to the layer outputs (and the gradients of
+        the loss with respect to the trainable weights, with write_grads), built once."""
+        if self._hist_fn is None or self._hist_fn_model is not self.model:
+            outputs, self._hist_tags = [], []
+            for layer in self.model.layers:
+                try:
+                    out = layer.output
+                except (AttributeError, ValueError, RuntimeError):
+                    continue        # a shared layer has no single output
+                if isinstance(out, (list, tuple)):
+                    tagged = [(f'{layer.name}_out_{j}', t) for j, t in enumerate(out)]
+                else:
+                    tagged = [(f'{layer.name}_out', out)]
+                for tag, tensor in tagged:
+                    outputs.append(tensor)
+                    self._hist_tags.append(('all', tag))
+            if self.write_grads:
+                weights = list(self.model.trainable_weights)
+                grads = K.gradients(self.model.total_loss, weights)
+                for w, g in zip(weights, grads):
+                    outputs.append(g)
+                    self._hist_tags.append(('mean', f'{_tb_tag(w.name)}_grad'))
+            self._hist_fn = K.function(self._feeds_with_phase(), outputs,
+                                       name='tensorboard_histograms') if outputs else None
+            self._hist_fn_model = self.model
+        return self._hist_fn
+
+    def _write_histograms(self, epoch):
+        for layer in self.model.layers:
+            for weight, value in zip(layer.weights, layer.get_weights()):
+                tag = _tb_tag(weight.name)
+                self.writer.add_histogram(tag, value, epoch)
+                if self.write_images:
+                    img = _weight_image(value)
+                    if img is not None:
+                        self.writer.add_image(f'{tag}/image', img, epoch, dataformats='HW')
+        fn = self._histogram_function()
+        if fn is None:
+            return
+        n_feeds = len(self.model._feeds())
+        data = list(self.validation_data)
+        arrays, rest = data[:n_feeds], data[n_feeds:]
+        n = arrays[0].shape[0]
+        collected = [[] for _ in self._hist_tags]
+        for start in range(0, n, self.batch_size):
+            batch = [a[start:start + self.batch_size] for a in arrays] + rest
+            size = batch[0].shape[0]
+            for k, value in enumerate(fn(batch)):
+                collected[k].append((np.asarray(value), size))
+        for (kind, tag), parts in zip(self._hist_tags, collected):
+            if kind == 'mean':      # gradients: the sample-weighted mean over the batches
+                value = sum(v * s for v, s in parts) / max(1, n)
+            else:                   # layer outputs: every validation sample
+                value = np.concatenate([v for v, _ in parts], axis=0)
+            self.writer.add_histogram(tag, value, epoch)
+        self.writer.flush()
+
+    # -- embeddings --------------------------------------------------------------------------
+    def _embedding_layers(self):
+        from .layers import Embedding
+        names = self.embeddings_layer_names
+        if names is None:
+            layers = [l for l in self.model.layers if isinstance(l, Embedding)]
+        else:
+            by_name = {l.name: l for l in self.model.layers}
+            unknown = [n for n in names if n not in by_name]
+            if unknown:
+                raise ValueError(f"TensorBoard: embeddings_layer_names {unknown} are not "
+                                 f"layers of the model; its layers are {sorted(by_name)}")
+            layers = [by_name[n] for n in names]
+        if not layers:
+            raise ValueError("TensorBoard: embeddings_freq is set but the model has no "
+                             "Embedding layer; name the layers in embeddings_layer_names")
+        return layers
+
+    def _metadata_for(self, layer_name):
+        meta = self.embeddings_metadata
+        path = meta.get(layer_name) if isinstance(meta, dict) else meta
+        if path is None:
+            return None, None
+        with open(path, encoding='utf-8') as f:
+            lines = f.read().splitlines()
+        if lines and '\t' in lines[0]:     # several columns: the first line is the header
+            return [line.split('\t') for line in lines[1:]], lines[0].split('\t')
+        return lines, None
+
+    def _write_embeddings(self, epoch):
+        from .utils.generic_utils import to_list
+        layers = self._embedding_layers()
+        inputs = [np.asarray(a) for a in to_list(self.embeddings_data)]
+        if self._embed_fn is None:
+            feeds = list(self.model.inputs)
+            if self.model._uses_dynamic_learning_phase():
+                feeds.append(K.learning_phase())
+            self._embed_fn = K.function(feeds, [l.output for l in layers],
+                                        name='tensorboard_embeddings')
+        phase = [np.asarray(False)] if self.model._uses_dynamic_learning_phase() else []
+        n = inputs[0].shape[0]
+        parts = [[] for _ in layers]
+        for start in range(0, n, self.batch_size):
+            outs = self._embed_fn([a[start:start + self.batch_size] for a in inputs] + phase)
+            for k, out in enumerate(outs):
+                parts[k].append(np.asarray(out).reshape(np.shape(out)[0], -1))
+        for layer, chunks in zip(layers, parts):
+            matrix = np.concatenate(chunks, axis=0)
+            labels, header = self._metadata_for(layer.name)
+            if labels is not None and len(labels) != matrix.shape[0]:
+                raise ValueError(f"TensorBoard: the metadata of layer {layer.name} has "
+                                 f"{len(labels)} rows but embeddings_data has "
+                                 f"{matrix.shape[0]} samples")
+            self.writer.add_embedding(matrix, metadata=labels, metadata_header=header,
+                                      tag=layer.name, global_step=epoch)
