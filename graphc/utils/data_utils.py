@@ -4,7 +4,12 @@
 default). A cached file whose hash matches is used without touching the network. A download
 goes to ``<path>.part`` and is renamed into place only once it is complete and its hash is
 right, so the final path never holds a partial or corrupt file. If a download is interrupted,
-the ``.part`` file is kept and the next call resumes it with an HTTP ``Range`` request.
+the ``.part`` file is kept and the next call resumes it with an HTTP ``Range`` request, but only
+when the server shows it is still the same file (a 206 answer whose ``Content-Range`` starts at
+the partial file's end, the same total length, and the same ``ETag`` / ``Last-Modified`` where
+the server sent them); otherwise the download starts again from byte 0. A server that sends
+none of these validators and keeps the length cannot be checked: pass ``file_hash``.
+Extraction (``extract`` / ``untar``) only adds or updates the archive's own files.
 
 Example:
     >>> path = get_file('mnist.npz',  # doctest: +SKIP
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import os
 import re
 import shutil
@@ -108,20 +114,122 @@ def validate_file(fpath, file_hash, algorithm='auto', chunk_size=65535):
 # Archives
 # --------------------------------------------------------------------------------------------
 
-def _replace_path(src, dest):
-    if os.path.isdir(dest) and not os.path.islink(dest):
-        shutil.rmtree(dest)
-    elif os.path.lexists(dest):
-        os.unlink(dest)
-    os.replace(src, dest)
+class UnsafeArchiveError(ValueError):
+    """An archive member would land outside the destination (absolute name, ``..``, a link
+    pointing out), is a device or pipe, or would replace something that is not a file."""
+
+
+def _member_parts(name, archive):
+    """The path components of a member name; refuses absolute names and ``..``."""
+    if name.startswith(('/', '\\')) or re.match(r'^[A-Za-z]:', name):
+        raise UnsafeArchiveError(f"{archive}: member {name!r} has an absolute path; refusing "
+                                 f"to extract the archive")
+    parts = [p for p in re.split(r'[/\\]', name) if p not in ('', '.')]
+    if '..' in parts:
+        raise UnsafeArchiveError(f"{archive}: member {name!r} points outside the destination "
+                                 f"('..'); refusing to extract the archive")
+    return parts
+
+
+def _check_tar_members(archive, members):
+    """Refuse the whole tar if any member could be written outside the extraction folder.
+
+    Besides absolute names and ``..``: devices and pipes, links whose target leaves the
+    archive's root, and members stored under (or over) a symbolic link, since writing them
+    would follow the link.
+    """
+    symlinks = set()
+    for m in members:
+        parts = _member_parts(m.name, archive)
+        if not (m.isfile() or m.isdir() or m.issym() or m.islnk()):
+            raise UnsafeArchiveError(f"{archive}: member {m.name!r} is a device or pipe; "
+                                     f"refusing to extract the archive")
+        for i in range(1, len(parts) + 1):
+            if tuple(parts[:i]) in symlinks:
+                raise UnsafeArchiveError(
+                    f"{archive}: member {m.name!r} is stored under or over the symbolic link "
+                    f"{'/'.join(parts[:i])!r}; refusing to extract the archive")
+        if m.issym() or m.islnk():
+            target = m.linkname
+            if target.startswith(('/', '\\')) or re.match(r'^[A-Za-z]:', target):
+                raise UnsafeArchiveError(f"{archive}: link {m.name!r} points to the absolute "
+                                         f"path {target!r}; refusing to extract the archive")
+            resolved = parts[:-1] if m.issym() else []   # a hard link names a member path
+            for p in re.split(r'[/\\]', target):
+                if p == '..':
+                    if not resolved:
+                        raise UnsafeArchiveError(
+                            f"{archive}: link {m.name!r} -> {target!r} points outside the "
+                            f"destination; refusing to extract the archive")
+                    resolved.pop()
+                elif p not in ('', '.'):
+                    resolved.append(p)
+            if m.issym():
+                symlinks.add(tuple(parts))
+
+
+def _check_zip_members(archive, names):
+    for name in names:
+        _member_parts(name, archive)
+
+
+def _links_stay_inside(root, archive):
+    """After extraction: every symbolic link under ``root`` resolves inside ``root``."""
+    real_root = os.path.realpath(root)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                real = os.path.realpath(path)
+                if os.path.commonpath([real, real_root]) != real_root:
+                    rel = os.path.relpath(path, root)
+                    raise UnsafeArchiveError(f"{archive}: link {rel!r} resolves outside the "
+                                             f"destination; refusing to extract the archive")
+
+
+def _plan_moves(src, dest, archive_path, moves):
+    """Check that moving the tree ``src`` onto ``dest`` only adds or updates the archive's
+    own files, and list the moves: (source, destination, kind). Nothing is changed here."""
+    for name in sorted(os.listdir(src)):
+        s, d = os.path.join(src, name), os.path.join(dest, name)
+        s_is_dir = os.path.isdir(s) and not os.path.islink(s)
+        if not os.path.lexists(d):
+            moves.append((s, d, 'new'))
+        elif os.path.islink(d):
+            if s_is_dir:
+                raise UnsafeArchiveError(
+                    f"{archive_path}: the folder {name!r} of the archive would be extracted "
+                    f"into {d}, which is a symbolic link (not followed); nothing was "
+                    f"extracted")
+            moves.append((s, d, 'replace'))
+        elif os.path.isdir(d):
+            if not s_is_dir:
+                raise UnsafeArchiveError(
+                    f"{archive_path}: the file {name!r} of the archive would replace the "
+                    f"folder {d}; nothing was extracted (move or delete the folder first)")
+            _plan_moves(s, d, archive_path, moves)        # merge: keep the folder's other files
+        else:
+            if s_is_dir:
+                raise UnsafeArchiveError(
+                    f"{archive_path}: the folder {name!r} of the archive would replace the "
+                    f"file {d}; nothing was extracted (move or delete the file first)")
+            if os.path.abspath(d) == os.path.abspath(archive_path):
+                raise UnsafeArchiveError(
+                    f"{archive_path}: a member of the archive would replace the archive "
+                    f"itself; nothing was extracted")
+            moves.append((s, d, 'replace'))
+    return moves
 
 
 def _extract_archive(file_path, path='.', archive_format='auto'):
     """Extract a tar (plain, gz, bz2, xz) or zip archive into ``path``.
 
-    The archive is unpacked into a temporary folder inside ``path`` and each top-level entry
-    is then moved into place, so an interrupted extraction leaves nothing half-written.
-    Members that would land outside ``path`` (absolute names, ``..``, links out) are refused.
+    Nothing outside the archive's own files is deleted or replaced: the archive is unpacked
+    into a temporary folder inside ``path``, then its entries are moved into place. A folder
+    that already exists is merged (its other files are kept); a file of the archive replaces
+    a file of the same name (not a folder, not the archive itself). The whole archive is
+    refused, before anything is written to ``path``, if a member has an absolute name or
+    ``..``, is a device or pipe, is a link pointing outside, or is stored under a link.
 
     Args:
         file_path: the archive.
@@ -130,6 +238,9 @@ def _extract_archive(file_path, path='.', archive_format='auto'):
 
     Returns:
         True if the file was an archive of one of the formats and was extracted, else False.
+
+    Raises:
+        UnsafeArchiveError (a ValueError) naming the archive and the offending member.
     """
     if archive_format is None:
         return False
@@ -148,17 +259,23 @@ def _extract_archive(file_path, path='.', archive_format='auto'):
         else:
             continue
         os.makedirs(path, exist_ok=True)
-        tmp = tempfile.mkdtemp(dir=path, prefix='.tmp-extract-')
-        try:
-            with opener(file_path) as archive:
-                if fmt == 'tar':
-                    archive.extractall(tmp, filter='data')
+        with opener(file_path) as archive:
+            if fmt == 'tar':
+                members = archive.getmembers()
+                _check_tar_members(file_path, members)
+            else:
+                _check_zip_members(file_path, archive.namelist())
+            tmp = tempfile.mkdtemp(dir=path, prefix='.tmp-extract-')
+            try:
+                if fmt == 'tar' and hasattr(tarfile, 'data_filter'):
+                    archive.extractall(tmp, members=members, filter='data')
                 else:
-                    archive.extractall(tmp)  # zipfile drops absolute and '..' parts itself
-            for entry in os.listdir(tmp):
-                _replace_path(os.path.join(tmp, entry), os.path.join(path, entry))
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+                    archive.extractall(tmp)
+                _links_stay_inside(tmp, file_path)
+                for src, dest, kind in _plan_moves(tmp, path, file_path, []):
+                    os.replace(src, dest)     # a new entry, or a file over a file: atomic
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
         return True
     return False
 
@@ -193,10 +310,12 @@ def _offline_hint(fpath):
             f"{fpath} by hand; it will then be used from there.")
 
 
-def _open_url(origin, fpath, offset):
+def _open_url(origin, fpath, offset, if_range=None):
     headers = {'User-Agent': 'graphc-get-file'}
     if offset:
         headers['Range'] = f'bytes={offset}-'
+        if if_range:
+            headers['If-Range'] = if_range   # a changed file comes back whole (200)
     request = urllib.request.Request(origin, headers=headers)
     try:
         return urllib.request.urlopen(request, timeout=SOCKET_TIMEOUT)
@@ -214,44 +333,126 @@ def _open_url(origin, fpath, offset):
             f"{_offline_hint(fpath)}") from None
 
 
-def _content_range_start(response):
-    match = re.match(r'bytes\s+(\d+)-(\d+)/(\d+|\*)', response.headers.get('Content-Range', ''))
+def _content_range(response):
+    """``(start, end, total)`` of a 206 response's Content-Range (total None for ``*``), or
+    None when the header is missing or malformed."""
+    match = re.fullmatch(r'\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*',
+                         response.headers.get('Content-Range', ''))
     if not match:
-        return None, None
+        return None
     total = None if match.group(3) == '*' else int(match.group(3))
-    return int(match.group(1)), total
+    return int(match.group(1)), int(match.group(2)), total
+
+
+def _content_length(response):
+    length = response.headers.get('Content-Length')
+    return int(length) if length and length.strip().isdigit() else None
+
+
+# A partial download ``<file>.part`` is resumed only with its record ``<file>.part.json``:
+# the URL, and the total length, ETag and Last-Modified the server announced when the
+# download began. A resumed response must agree with all of them, so a file that changed on
+# the server is fetched again from byte 0 instead of being spliced onto the old bytes.
+
+def _describe(response):
+    return {'length': _content_length(response), 'etag': response.headers.get('ETag'),
+            'last_modified': response.headers.get('Last-Modified')}
+
+
+def _read_record(part, origin):
+    """The record of a partial download of ``origin``, or None if it cannot be resumed."""
+    try:
+        with open(part + '.json') as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get('origin') != origin:
+        return None
+    size = os.path.getsize(part)
+    length = record.get('length')
+    if size == 0 or (isinstance(length, int) and size >= length):
+        return None
+    return record
+
+
+def _discard_partial(part):
+    for path in (part, part + '.json'):
+        if os.path.lexists(path):
+            os.unlink(path)
+
+
+def _if_range(record):
+    etag = record.get('etag')
+    if etag and not etag.startswith('W/'):     # If-Range needs a strong validator
+        return etag
+    return record.get('last_modified')
+
+
+def _resume_mismatch(response, offset, record):
+    """Why a 206 response cannot continue the partial file (None if it can)."""
+    content_range = _content_range(response)
+    if content_range is None:
+        return "the server's answer has no valid Content-Range"
+    start, end, total = content_range
+    if start != offset:
+        return f"the server sent bytes from {start}, not from {offset}"
+    if total is None or end != total - 1:
+        return f"the server sent bytes {start}-{end} of {total or 'an unknown length'}"
+    if record.get('length') is not None and total != record['length']:
+        return f"the file's length changed from {record['length']} to {total} bytes"
+    length = _content_length(response)
+    if length is not None and length != total - offset:
+        return (f"the Content-Length ({length}) does not match the range {start}-{end}")
+    now = _describe(response)
+    for key, header in (('etag', 'ETag'), ('last_modified', 'Last-Modified')):
+        if record.get(key) and now[key] != record[key]:
+            return f"its {header} changed from {record[key]} to {now[key]}"
+    return None
 
 
 def _download(origin, fpath, part, verbose=1):
-    """Fetch ``origin`` into ``part``, resuming a partial ``part`` with a Range request.
+    """Fetch ``origin`` into ``part``, resuming a partial ``part`` with a Range request when
+    the server proves (206, Content-Range, length, ETag / Last-Modified) it is the same file.
 
-    Returns True if an earlier partial file was resumed. On any failure the ``part`` file is
-    kept (for the next call to resume) and DownloadError is raised.
+    Returns True if an earlier partial file was resumed. On any failure the ``part`` file and
+    its record are kept (for the next call to resume) and DownloadError is raised.
     """
-    offset = os.path.getsize(part) if os.path.exists(part) else 0
-    response = _open_url(origin, fpath, offset)
-    if response is None:
-        os.unlink(part)
-        offset = 0
-        response = _open_url(origin, fpath, 0)
+    record = _read_record(part, origin) if os.path.exists(part) else None
+    if record is None:
+        _discard_partial(part)
+    offset = os.path.getsize(part) if record is not None else 0
+    for _ in range(2):
+        response = _open_url(origin, fpath, offset, _if_range(record) if offset else None)
+        if response is None:                       # 416: the range does not fit the file
+            _discard_partial(part)
+            offset, record = 0, None
+            continue
+        if offset and getattr(response, 'status', None) == 206:
+            why = _resume_mismatch(response, offset, record)
+            if why is None:
+                break
+            response.close()
+            if verbose:
+                print(f'Not resuming the partial download of {origin}: {why}. Downloading '
+                      f'it again from the start.')
+            _discard_partial(part)
+            offset, record = 0, None
+            continue
+        offset = 0                   # a whole file (200): also when the file has changed
+        break
+    else:
+        raise DownloadError(f"Could not download {origin}: the server did not send a usable "
+                            f"answer (the file was to be saved at {fpath}).")
     with response:
-        status = getattr(response, 'status', None)
-        length = response.headers.get('Content-Length')
-        length = int(length) if length and length.isdigit() else None
-        resumed = False
-        if offset and status == 206:
-            start, total = _content_range_start(response)
-            if start != offset:
-                # The server sent some other range: discard and fetch the whole file.
-                response.close()
-                os.unlink(part)
-                return _download(origin, fpath, part, verbose)
-            resumed = True
-            if total is None and length is not None:
-                total = offset + length
+        resumed = offset > 0
+        if resumed:
+            total = record.get('length') or _content_range(response)[2]
         else:
-            offset = 0
-            total = length
+            record = {'origin': origin, **_describe(response)}
+            total = record['length']
+            if os.path.lexists(part):
+                os.unlink(part)
+            config.atomic_write_text(part + '.json', json.dumps(record) + '\n')
         if verbose:
             note = f' (resuming at byte {offset})' if resumed else ''
             print(f'Downloading data from {origin}{note}')
@@ -293,13 +494,14 @@ def _fetch(origin, fpath, file_hash, algorithm, verbose=1):
         actual = _hash_file(part, algorithm)
         if actual == str(file_hash).lower():
             break
-        os.unlink(part)
+        _discard_partial(part)
         if resumed and attempt == 0:
             continue  # the earlier partial file may not belong to this file
         raise ChecksumError(
             f"The file downloaded from {origin} for {fpath} is corrupt or not the expected "
             f"file: its {algorithm} hash is {actual}, expected {file_hash}. It was not saved.")
     os.replace(part, fpath)
+    _discard_partial(part)           # the record of the finished download
 
 
 def get_file(fname, origin, untar=False, md5_hash=None, file_hash=None,

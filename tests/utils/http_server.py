@@ -1,5 +1,6 @@
 """A local HTTP server for the download tests: serves in-memory files, counts requests,
-answers Range requests with 206, and can cut a response short or ignore Range."""
+answers Range requests with 206 (honouring If-Range against the file's ETag / Last-Modified),
+and can cut a response short, ignore Range or If-Range, or send a wrong Content-Range."""
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -11,6 +12,11 @@ class FileServer:
         self.sent = []           # (path, number of body bytes sent)
         self.cut_after = {}      # path -> send only this many body bytes, then hang up
         self.ignore_range = False
+        self.etags = {}          # path -> ETag header value (none sent if absent)
+        self.last_modified = {}  # path -> Last-Modified header value (none sent if absent)
+        self.honor_if_range = True
+        self.if_ranges = []      # the If-Range header of each request (or None)
+        self.range_shift = 0     # add this to the start in Content-Range (a broken server)
         self.lock = threading.Lock()
         server = self
 
@@ -20,13 +26,20 @@ class FileServer:
 
             def do_GET(self):
                 range_header = self.headers.get('Range')
+                if_range = self.headers.get('If-Range')
                 with server.lock:
                     server.requests.append((self.path, range_header))
+                    server.if_ranges.append(if_range)
                 data = server.files.get(self.path)
                 if data is None:
                     self.send_error(404, 'Not Found')
                     return
                 start = 0
+                validators = {server.etags.get(self.path),
+                              server.last_modified.get(self.path)} - {None}
+                if (if_range is not None and server.honor_if_range
+                        and if_range not in validators):
+                    range_header = None          # the file changed: send all of it (200)
                 if range_header and not server.ignore_range:
                     start = int(range_header.split('=')[1].split('-')[0])
                     if start >= len(data):
@@ -36,10 +49,14 @@ class FileServer:
                         self.end_headers()
                         return
                     self.send_response(206)
-                    self.send_header('Content-Range',
-                                     f'bytes {start}-{len(data) - 1}/{len(data)}')
+                    self.send_header('Content-Range', f'bytes {start + server.range_shift}-'
+                                                      f'{len(data) - 1}/{len(data)}')
                 else:
                     self.send_response(200)
+                if self.path in server.etags:
+                    self.send_header('ETag', server.etags[self.path])
+                if self.path in server.last_modified:
+                    self.send_header('Last-Modified', server.last_modified[self.path])
                 body = data[start:]
                 self.send_header('Content-Length', str(len(body)))
                 self.end_headers()
