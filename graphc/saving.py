@@ -77,7 +77,12 @@ def _text(value):
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
     if isinstance(value, (bytes, np.bytes_)):
-        return bytes(value).decode('utf8')
+        try:
+            return bytes(value).decode('utf8')
+        except UnicodeDecodeError:
+            raise ValueError(f"The file holds the name {bytes(value)[:80]!r}, which is not "
+                             f"valid UTF-8 text: the file is damaged or was not written by "
+                             f"Keras or graphc") from None
     return str(value)
 
 
@@ -251,7 +256,70 @@ def _open_for_reading(filepath):
                       f"graphc reads the .h5 files of model.save / model.save_weights and of "
                       f"Keras 2.") from None
     with f:
+        _check_h5_tree(f, f"The file {path}")
         yield f
+
+
+def _decode_key(name, where):
+    """An HDF5 link name as str (h5py gives bytes for names that are not UTF-8)."""
+    if isinstance(name, bytes):
+        try:
+            return name.decode('utf8')
+        except UnicodeDecodeError:
+            raise ValueError(f"{where} holds an object whose name {name[:80]!r} is not valid "
+                             f"UTF-8: the file is damaged or was not written by Keras or "
+                             f"graphc") from None
+    return name
+
+
+def _check_h5_tree(group, where):
+    """Refuse, before any data is read, what a Keras weight file never holds: links to other
+    files (external links), virtual datasets and datasets stored in external files (both read
+    other files), and names that are not UTF-8."""
+    h5py = _h5py()
+    seen = set()
+    stack = [group]
+    while stack:
+        g = stack.pop()
+        if g.id in seen:
+            continue
+        seen.add(g.id)
+        try:
+            names = list(g.id.__iter__())
+        except UnicodeDecodeError:
+            raise ValueError(f"{where} holds an object whose name is not valid UTF-8: the "
+                             f"file is damaged or was not written by Keras or graphc") from None
+        for raw in names:
+            name = _decode_key(raw, where)
+            link = g.get(raw, getlink=True)
+            if isinstance(link, h5py.ExternalLink):
+                raise ValueError(f"{where}: {g.name}/{name} is a link to another file "
+                                 f"({link.filename}); graphc does not follow links out of a "
+                                 f"weight file")
+            try:
+                obj = g.get(raw)
+            except (KeyError, OSError):
+                raise ValueError(f"{where}: {g.name}/{name} is a broken link") from None
+            if isinstance(obj, h5py.Group):
+                stack.append(obj)
+            elif isinstance(obj, h5py.Dataset):
+                _check_dataset(obj, where)
+
+
+def _check_dataset(dset, where):
+    """A weight dataset must be plain numbers stored in this file."""
+    h5py = _h5py()
+    if not isinstance(dset, h5py.Dataset):
+        raise ValueError(f"{where}: {getattr(dset, 'name', dset)} is not an array")
+    if dset.is_virtual:
+        raise ValueError(f"{where}: {dset.name} is a virtual dataset (its data lies in other "
+                         f"files); graphc does not read those")
+    if dset.external:
+        raise ValueError(f"{where}: {dset.name} stores its data in the external file(s) "
+                         f"{[e[0] for e in dset.external]}; graphc does not read those")
+    if dset.dtype.kind not in 'biuf':
+        raise ValueError(f"{where}: {dset.name} holds {dset.dtype} values, not numbers: it "
+                         f"is not a weight array")
 
 
 def _file_attr(group, name):
@@ -349,8 +417,32 @@ def _read_layer_group(f, name):
         if weight_name not in g:
             raise ValueError(f"{_where(f)}: layer {name!r} lists the weight {weight_name!r} "
                              f"but holds no data for it: the file is damaged")
-        values.append(np.asarray(g[weight_name]))
+        values.append(g[weight_name])
     return weight_names, values
+
+
+def _check_declared(layer, symbolic, dsets, file_layer, k):
+    """Compare the sizes the file declares with the model before any data is read (a file
+    that declares a huge array fails here, cheaply)."""
+    for w, d in zip(symbolic, dsets):
+        want = tuple(K.int_shape(w))
+        if int(np.prod(d.shape)) not in _loadable_sizes(layer, want):
+            raise ValueError(
+                f"Layer #{k} (named {layer.name!r} in the current model, {file_layer!r} in the "
+                f"file): weight {getattr(w, 'name', w)!r} has shape {want}, but the saved "
+                f"weight has shape {tuple(d.shape)}. The model's architecture differs from "
+                f"the one that saved the file (check the layer's arguments, e.g. units or "
+                f"input_shape).")
+
+
+def _loadable_sizes(layer, shape):
+    size = int(np.prod(shape))
+    # A CuDNN RNN's bias holds the input and the recurrent biases (twice the size).
+    return (size, 2 * size) if len(shape) == 1 else (size,)
+
+
+def _read(dsets):
+    return [np.asarray(d[()]) for d in dsets]
 
 
 def _convert_kernel(kernel):
@@ -450,16 +542,21 @@ def load_weights_from_hdf5_group(f, layers, reshape=False):
             f"model with {len(model_layers)} layers (counting layers that have weights: file "
             f"{[n for n, _ in file_layers]}, model {[la.name for la in model_layers]}). To load "
             f"into the layers whose names match, use load_weights(filepath, by_name=True).")
-    pairs = []
-    for k, (layer, (name, values)) in enumerate(zip(model_layers, file_layers)):
+    # Every layer is compared with the file before any array is read.
+    for k, (layer, (name, dsets)) in enumerate(zip(model_layers, file_layers)):
         symbolic = list(layer.weights)
-        values = preprocess_weights_for_loading(layer, values, version, backend, reshape)
-        if len(values) != len(symbolic):
+        if len(dsets) != len(symbolic):
             raise ValueError(
                 f"Layer #{k} (named {layer.name!r} in the current model) was found to "
                 f"correspond to layer {name!r} in the save file. However the new layer "
                 f"{layer.name} expects {len(symbolic)} weights, but the saved weights have "
-                f"{len(values)} elements.")
+                f"{len(dsets)} elements.")
+        _check_declared(layer, symbolic, dsets, name, k)
+    pairs = []
+    for k, (layer, (name, dsets)) in enumerate(zip(model_layers, file_layers)):
+        symbolic = list(layer.weights)
+        values = preprocess_weights_for_loading(layer, _read(dsets), version, backend,
+                                                reshape)
         _check_shapes(layer, symbolic, values, name, k)
         pairs += zip(symbolic, values)
     K.batch_set_value(pairs)
@@ -490,18 +587,27 @@ def load_weights_from_hdf5_group_by_name(f, layers, skip_mismatch=False, reshape
         targets = index.get(name, [])
         if not targets:
             continue
-        _, saved = _read_layer_group(f, name)
+        _, dsets = _read_layer_group(f, name)
         for layer in targets:
             symbolic = list(layer.weights)
-            values = preprocess_weights_for_loading(layer, saved, version, backend, reshape)
-            if len(values) != len(symbolic):
+            if len(dsets) != len(symbolic):
                 message = (f"Layer #{k} (named {layer.name!r}) expects {len(symbolic)} "
-                           f"weight(s), but the saved weights have {len(values)} element(s)")
+                           f"weight(s), but the saved weights have {len(dsets)} element(s)")
                 if skip_mismatch:
                     warnings.warn(f"Skipping loading of weights for layer {layer.name}: "
                                   f"{message}", stacklevel=2)
                     continue
                 raise ValueError(message + "; pass skip_mismatch=True to skip such layers")
+            try:
+                _check_declared(layer, symbolic, dsets, name, k)
+            except ValueError as error:
+                if not skip_mismatch:
+                    raise
+                warnings.warn(f"Skipping loading of weights for layer {layer.name}: {error}",
+                              stacklevel=2)
+                continue
+            values = preprocess_weights_for_loading(layer, _read(dsets), version, backend,
+                                                    reshape)
             if skip_mismatch:
                 bad = [(w, v) for w, v in zip(symbolic, values)
                        if tuple(K.int_shape(w)) != tuple(v.shape)]
@@ -557,7 +663,17 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False, reshape=Fa
     if skip_mismatch and not by_name:
         raise ValueError("skip_mismatch=True only works with by_name=True: loading by order "
                          "needs every layer to match")
+    from . import keras_formats
+    if keras_formats.is_keras_zip(filepath):
+        raise ValueError(f"{os.fspath(filepath)} is a Keras 3 .keras archive, not a weights "
+                         f"file: load it with graphc.models.load_model")
     with _open_for_reading(filepath) as f:
+        if 'layer_names' not in f.attrs and 'layer_names0' not in f.attrs and 'layers' in f \
+                and 'vars' in f:
+            # Keras 3's save_weights layout (layers/<name>/vars/<i>).
+            keras_formats.load_keras3_weights(model, f, _where(f), by_name=by_name,
+                                              skip_mismatch=skip_mismatch)
+            return
         if 'layer_names' not in f.attrs and not any(
                 k.startswith('layer_names') for k in f.attrs) and 'model_weights' in f:
             f = f['model_weights']
@@ -659,13 +775,30 @@ def _load_optimizer_weights(model, group):
         names = load_attributes_from_hdf5_group(group, 'graphc_weight_names')
     else:
         names = load_attributes_from_hdf5_group(group, 'weight_names')
-    values = [np.asarray(group[name]) for name in names]
-    state = _from_keras_state(optimizer, values)
+    where = _where(group)
+    missing = [name for name in names if name not in group]
+    if missing:
+        raise ValueError(f"{where}: the optimizer state lists {missing[:3]} but holds no data "
+                         f"for them: the file is damaged")
+    dsets = [group[name] for name in names]
+    for d in dsets:
+        _check_dataset(d, where)
+    # The state may hold a few more arrays than ours (Keras 2.2.4's vhat placeholders,
+    # Keras 3's learning rate), never many more elements: checked before reading.
+    ours = sum(int(np.prod(K.int_shape(w))) for w in optimizer.weights)
+    declared = sum(int(np.prod(d.shape)) for d in dsets)
+    state = None
+    if declared <= 2 * ours + len(dsets) + 16:
+        from .keras_formats import optimizer_state_from_file
+        values = _read(dsets)
+        state = optimizer_state_from_file(optimizer, names, values)
+        if state is None:
+            state = _from_keras_state(optimizer, values)
     if state is None:
         shapes = [tuple(K.int_shape(w)) for w in optimizer.weights]
         warnings.warn(
-            f"Error in loading the saved optimizer state: the file holds {len(values)} arrays "
-            f"of shapes {[tuple(v.shape) for v in values]}, but the {type(optimizer).__name__} "
+            f"Error in loading the saved optimizer state: the file holds {len(dsets)} arrays "
+            f"of shapes {[tuple(d.shape) for d in dsets]}, but the {type(optimizer).__name__} "
             f"optimizer of this model has {len(shapes)} of shapes {shapes}. As a result, your "
             f"model is starting with a freshly initialized optimizer.", stacklevel=3)
         return
@@ -724,6 +857,10 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
     """
     if _is_h5_object(filepath):
         _serialize_model(model, filepath, include_optimizer)
+        return
+    if os.fspath(filepath).endswith('.keras'):
+        from .keras_formats import save_keras_zip
+        save_keras_zip(model, filepath, overwrite=overwrite)
         return
     with _atomic_h5_file(filepath, overwrite) as f:
         if f is not None:
@@ -806,9 +943,14 @@ def load_model(filepath, custom_objects=None, compile=True,  # noqa: A002 - Kera
     Example:
         >>> model = load_model('model.h5', custom_objects={'MyLayer': MyLayer})
     """
+    from . import keras_formats
     from .utils.generic_utils import custom_object_scope
     from .utils.safe_mode import SafeModeScope
     custom_objects = dict(custom_objects or {})
+    if keras_formats.is_keras_zip(filepath):
+        with custom_object_scope(custom_objects), SafeModeScope(safe_mode):
+            return keras_formats.load_keras_zip(os.fspath(filepath), custom_objects,
+                                                compile=compile, safe_mode=safe_mode)
     with _open_for_reading(filepath) as f, custom_object_scope(custom_objects), \
             SafeModeScope(safe_mode):
         if 'model_config' not in f.attrs:
@@ -830,6 +972,7 @@ def load_model(filepath, custom_objects=None, compile=True,  # noqa: A002 - Kera
                           "compiled. Compile it manually.", stacklevel=2)
             return model
         training_config = json.loads(_text(f.attrs['training_config']))
+        training_config = keras_formats.normalize_training_config(training_config)
         _compile_from_config(model, training_config, custom_objects)
         if 'optimizer_weights' in f:
             if not model.built:
@@ -873,9 +1016,12 @@ def model_from_config(config, custom_objects=None, safe_mode=None):
         raise ValueError(f"model_from_config expects a dict with keys 'class_name' and "
                          f"'config', got {type(config).__name__}"
                          + (f" with keys {sorted(config)}" if isinstance(config, dict) else ""))
+    from .keras_formats import normalize_model_config
     from .layers import deserialize
     from .utils.generic_utils import custom_object_scope
     with custom_object_scope(dict(custom_objects or {})):
+        # tf.keras 2.x / Keras 3 configs in Keras 2.2.4's words (others come back equal).
+        config = normalize_model_config(config, custom_objects)
         return deserialize(config, custom_objects=custom_objects, safe_mode=safe_mode)
 
 
