@@ -88,7 +88,7 @@ class Communicator:
             now = time.perf_counter()
             if now - start > limit:
                 raise DistributedError(
-                    f"graphc.distribute: rank {self.rank} of {self.size} waited {limit:.0f} s "
+                    f"graphc.distribute: rank {self.rank} of {self.size} waited {limit:g} s "
                     f"for {what}; another rank has died, stalled or left the training loop "
                     f"(raise GRAPHC_DIST_TIMEOUT if a step or compile really takes longer)")
             if now > spin_until:

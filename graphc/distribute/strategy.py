@@ -228,6 +228,10 @@ class DataParallelStep:
         # and optimizer state: from here on every rank holds the same values.
         _ = self.grad_function.executor
         _ = self.apply_function.executor
+        test_function = getattr(self.model, '_test_function', None)
+        if test_function is not None:   # fit with validation data: compile it now too
+            _ = test_function.executor
+            self.strategy._patient.add(getattr(test_function, 'name', 'test_function'))
         self.strategy.broadcast_model(self.model, root=getattr(self.model, '_dist_root', 0))
         self.comm.setup_done = True
         self.ready = True

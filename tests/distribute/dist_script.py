@@ -74,7 +74,7 @@ def main():
         callbacks.append(hvd.MetricAverageCallback())
     if args.mode == 'die':
         def on_batch_end(batch, logs):
-            if rank == 1 and batch == 2:
+            if rank == 1 and batch == 1:
                 os.kill(os.getpid(), signal.SIGKILL if args.how == 'kill' else signal.SIGSTOP)
         callbacks.append(graphc.callbacks.LambdaCallback(on_batch_end=on_batch_end))
     if args.generator:
