@@ -618,9 +618,9 @@ def _weight_image(w):
     """A 2-D grayscale image in [0, 1] of a weight array, or None for more than 4 axes.
 
     A bias is one row; a Dense kernel is shown wider than tall (transposed when it has more
-    rows than columns); a Conv1D kernel ``(k, in, out)`` is a grid of ``k x 1`` blocks, one row
-    per input channel and one column per filter; a Conv2D kernel ``(kh, kw, in, out)`` is a grid of ``kh x kw`` blocks, one row
-    per input channel and one column per filter. Blocks are separated by one blank pixel.
+    rows than columns); a Conv2D kernel ``(kh, kw, in, out)`` is a grid of ``kh x kw`` blocks,
+    one row per input channel and one column per filter, and a Conv1D kernel ``(k, in, out)``
+    the same grid of ``k x 1`` blocks. Blocks are separated by one pixel of the minimum.
     """
     w = np.asarray(w, dtype='float64')
     if w.ndim == 0:
@@ -757,7 +757,7 @@ class TensorBoard(Callback):
                  embeddings_layer_names=None, embeddings_metadata=None, embeddings_data=None,
                  update_freq='epoch'):
         super().__init__()
-        self._tbx = _tensorboardx()
+        _tensorboardx()             # fail early, naming the extra; not kept (deepcopy-able)
         self.log_dir = os.fspath(log_dir)
         self.histogram_freq = int(histogram_freq)
         if self.histogram_freq < 0:
@@ -801,7 +801,7 @@ class TensorBoard(Callback):
         super().set_model(model)
         if self.writer is not None:
             self.writer.close()
-        self.writer = self._tbx.SummaryWriter(logdir=self.log_dir)
+        self.writer = _tensorboardx().SummaryWriter(logdir=self.log_dir)
         self._hist_fn = self._embed_fn = None
         if self.write_graph:
             self._write_graphs(model)

@@ -7,7 +7,6 @@ import sys
 import numpy as np
 import pytest
 
-from graphc import backend as K
 from graphc import callbacks as cbks
 from graphc.layers import Conv2D, Dense, Embedding, Flatten, Input
 from graphc.models import Model, Sequential
@@ -190,6 +189,13 @@ def test_bad_arguments_and_missing_validation_data(tmp_path):
     with pytest.raises(ValueError, match='validation_data must be provided'):
         _dense_model().fit(x, y, epochs=1, verbose=0,
                            callbacks=[cbks.TensorBoard(str(tmp_path), histogram_freq=1)])
+
+
+def test_callback_can_be_copied_before_fit(tmp_path):
+    # scikit-learn's clone deep-copies the callbacks given to a KerasClassifier
+    import copy
+    tb = copy.deepcopy(cbks.TensorBoard(str(tmp_path), update_freq=7))
+    assert tb.update_freq == 7 and tb.writer is None
 
 
 def test_missing_writer_library_names_the_extra(tmp_path, monkeypatch):

@@ -166,7 +166,8 @@ class BaseWrapper:
         y = np.asarray(y)
         if _loss_name(self.model) == 'categorical_crossentropy' and y.ndim != 2:
             y = to_categorical(y)
-        fit_args = self.filter_sk_params(Sequential.fit, kwargs)
+        fit_args = self.filter_sk_params(Sequential.fit)
+        fit_args.update(kwargs)     # unfiltered: a misspelt argument is the model's TypeError
         return self.model.fit(x, y, **fit_args)
 
     def _check_fitted(self):

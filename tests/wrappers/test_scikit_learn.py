@@ -100,6 +100,8 @@ def test_sk_params_are_split_between_build_fn_and_fit(reference):
     assert history.params['batch_size'] == 4
     history = clf.fit(x, y, epochs=1)          # fit's own arguments win over sk_params
     assert len(history.epoch) == 1
+    with pytest.raises(TypeError, match='epoks'):
+        clf.fit(x, y, epoks=1)                  # not silently dropped
 
 
 def test_callable_object_and_subclass_call_build_the_model(reference):
