@@ -150,14 +150,14 @@ def _layer_classes(custom_objects):
     return objects, user
 
 
-def _accepted_options(cls):
-    """The config keys ``cls.from_config`` takes, or None when any key may be right (a class
-    whose ``__init__`` takes ``**kwargs`` without passing them on to graphc's Layer)."""
+def _accepted_options(cls, layer=True):
+    """The config keys ``cls.from_config`` takes: its ``__init__``'s named arguments, and for
+    a layer whose ``__init__`` passes ``**kwargs`` on, the base Layer's."""
     from .engine.base_layer import _ALLOWED_KWARGS
     params = inspect.signature(cls.__init__).parameters
     names = {n for n, p in params.items()
              if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)} - {'self'}
-    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+    if layer and any(p.kind == p.VAR_KEYWORD for p in params.values()):
         names |= _ALLOWED_KWARGS
     return names
 
@@ -338,7 +338,7 @@ def normalize_optimizer_config(config):
     cls = optimizers._OBJECTS.get(optimizers._LOWER.get(str(name).lower(), name))
     if cls is None:
         return {'class_name': name, 'config': inner}
-    allowed = _accepted_options(cls) | {'clipnorm', 'clipvalue'}
+    allowed = _accepted_options(cls, layer=False) | {'clipnorm', 'clipvalue'}
     if isinstance(inner.get('learning_rate'), dict):
         schedule = inner.pop('learning_rate')
         initial = (schedule.get('config') or {}).get('initial_learning_rate')
@@ -672,6 +672,8 @@ def load_keras_zip(path, custom_objects=None, compile=True, safe_mode=None):  # 
             if not compile or not compile_config:
                 return model
             training = _training_from_compile_config(compile_config)
+            if not training.get('optimizer_config'):
+                training['optimizer_config'] = _optimizer_from_state(optimizer_group, where)
             _compile_from_config(model, training, custom_objects)
             if optimizer_group is not None and model.built:
                 _load_keras3_optimizer(model, optimizer_group, where)
@@ -689,6 +691,38 @@ def _training_from_compile_config(compile_config):
         training['optimizer_config'] = {'class_name': training['optimizer_config'],
                                         'config': {}}
     return normalize_training_config(training)
+
+
+def _optimizer_from_state(group, where):
+    """Keras 3.15 leaves the optimizer out of a .keras file's compile_config; its class is
+    then read from the name of the saved state (``adam``, ``rm_sprop_1`` ...) and its
+    learning rate from the state, with Keras 3's defaults for the rest (as Keras 3 itself
+    would need)."""
+    from . import optimizers
+    from .saving import _check_dataset, _text
+    vars_group = group.get('vars') if group is not None else None
+    if vars_group is None or 'name' not in vars_group.attrs:
+        warnings.warn(f"{where} names no optimizer; the model is compiled with RMSprop, "
+                      f"Keras 3's default.", stacklevel=4)
+        return {'class_name': 'RMSprop', 'config': {}}
+    name = _text(vars_group.attrs['name'])
+    base = name.rstrip('0123456789').rstrip('_').replace('_', '').lower()
+    if base not in optimizers._LOWER:
+        raise ValueError(f"{where}: the saved optimizer {name!r} is not one graphc has "
+                         f"({sorted(optimizers._OBJECTS)}); load with compile=False")
+    config = {}
+    if '1' in vars_group:
+        _check_dataset(vars_group['1'], where)
+        if vars_group['1'].shape == ():
+            config['learning_rate'] = float(vars_group['1'][()])
+    warnings.warn(f"{where} holds the state of the optimizer {name!r} but not its "
+                  f"configuration (Keras 3.x leaves it out): graphc uses "
+                  f"{optimizers._LOWER[base]} with the saved learning rate and Keras 3's "
+                  f"defaults for its other arguments.", stacklevel=4)
+    if optimizers._LOWER[base] in ('Adam', 'Adamax', 'Nadam', 'RMSprop', 'Adagrad',
+                                    'Adadelta'):
+        config['epsilon'] = 1e-7
+    return {'class_name': optimizers._LOWER[base], 'config': config}
 
 
 def _load_keras3_optimizer(model, group, where):
