@@ -268,8 +268,10 @@ def _normalize_layer(obj, classes, user):
                 entry['inbound_nodes'] = _keras3_inbound_nodes(
                     entry['inbound_nodes'], f"Layer {entry.get('name')!r}", shift)
     cls = classes.get(name) if name not in user else None
-    if cls is not None and name not in ('Model', 'Sequential'):
-        allowed = _accepted_options(cls)
+    if cls is not None and name not in ('Model', 'Sequential', 'Lambda'):
+        # A Lambda's from_config reads its own keys (function, function_type ...); RNNs and
+        # wrappers pop their sub-layers before calling __init__.
+        allowed = _accepted_options(cls) | {'cell', 'cells', 'layer', 'num_constants'}
         for key in sorted(set(config) - allowed):
             neutral = _NEUTRAL.get(key)
             if neutral is not None and neutral(config[key]):
@@ -321,7 +323,6 @@ _OPTIMIZER_NEUTRAL = {
     'jit_compile': lambda v: True, 'is_legacy_optimizer': lambda v: True,
     'loss_scale_factor': lambda v: v is None, 'gradient_accumulation_steps': lambda v: v is None,
     'centered': lambda v: not v, 'momentum': lambda v: not v,
-    'initial_accumulator_value': lambda v: True,
 }
 
 
