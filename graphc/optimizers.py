@@ -39,6 +39,9 @@ class Optimizer:
                 raise TypeError(f"Unexpected keyword argument passed to optimizer: {k}; "
                                 f"valid: lr / learning_rate, the optimizer's own arguments, "
                                 f"clipnorm, clipvalue")
+        for k in ("clipnorm", "clipvalue"):
+            if k in kwargs:
+                self._check_hyperparameter(k, kwargs[k], "a bound on the gradients")
         self.__dict__.update(kwargs)
         self.updates = []
         self.weights = []
@@ -50,7 +53,23 @@ class Optimizer:
         return default if lr is None and learning_rate is None else \
             (lr if lr is not None else learning_rate)
 
+    def _check_hyperparameter(self, name, value, what):
+        """A clear error at construction for a NaN, infinite or negative hyperparameter
+        (each would otherwise turn every weight NaN, or train backwards, without a word)."""
+        if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
+            raise TypeError(f"{type(self).__name__}: {name} must be a number, got {value!r}")
+        if not isinstance(value, (int, float, np.integer, np.floating)):
+            return                       # e.g. a tensor: not a Python number to check here
+        if not np.isfinite(value):
+            raise ValueError(f"{type(self).__name__}: {name} must be a finite number, got "
+                             f"{value!r}")
+        if value < 0:
+            raise ValueError(f"{type(self).__name__}: {name} must be >= 0 ({what}), got "
+                             f"{value!r}")
+
     def _init_common(self, lr, decay):
+        self._check_hyperparameter('lr', lr, 'the step size; a negative one climbs the loss')
+        self._check_hyperparameter('decay', decay, 'the learning-rate decay per update')
         with K.name_scope(type(self).__name__):
             self.iterations = K.variable(0, dtype="int64", name="iterations")
             self.lr = K.variable(lr, name="lr")

@@ -16,10 +16,14 @@ from ..ir.node import name_scope
 from ..utils.generic_utils import to_list, unpack_singleton
 from . import training_arrays, training_generator
 from .network import Network
-from .training_utils import (check_array_length_consistency,
-                             check_loss_and_target_compatibility,
-                             standardize_input_data, standardize_sample_or_class_weights,
-                             standardize_weights, weighted_masked_objective)
+from .training_utils import (check_array_length_consistency, check_embedding_indices,
+                             check_epochs, check_has_samples,
+                             check_loss_and_target_compatibility, check_positive_int,
+                             embedding_feeds, standardize_input_data,
+                             standardize_sample_or_class_weights, standardize_weights,
+                             warn_non_finite, weighted_masked_objective)
+
+_BATCH_SIZE_HINT = " (the number of samples per step, e.g. 32)"
 
 _ACC_NAMES = ('accuracy', 'acc')
 _CE_NAMES = ('crossentropy', 'ce')
@@ -385,6 +389,9 @@ class Model(Network):
     def _standardize_x(self, x):
         arrays = standardize_input_data(x, self._feed_input_names, self._feed_input_shapes,
                                         check_batch_axis=False, exception_prefix='input')
+        # Indices an Embedding cannot look up: checked here, in numpy, on the user's values
+        # (before the cast to the feed dtype truncates them, and before the compiled step).
+        check_embedding_indices(arrays, self._feed_input_names, embedding_feeds(self))
         out = []
         for a, tensor in zip(arrays, self._feed_inputs):
             if a is not None and a.dtype.name != tensor.dtype:
@@ -392,8 +399,13 @@ class Model(Network):
             out.append(a)
         return out
 
+    def _data_names(self, prefix=''):
+        """How warnings and errors name the arrays of ``xs + ys``."""
+        return ([f"{prefix}x (input {n!r})" for n in self._feed_input_names] +
+                [f"{prefix}y (target of output {n!r})" for n in self._feed_output_names])
+
     def _standardize_user_data(self, x, y=None, sample_weight=None, class_weight=None,
-                               check_array_lengths=True, batch_size=None):
+                               check_array_lengths=True, batch_size=None, where='fit'):
         if x is None:
             raise ValueError("No input data (x) given; pass x (and y) as numpy arrays, lists "
                              "of arrays or dicts keyed by input name")
@@ -426,6 +438,7 @@ class Model(Network):
                    in zip(ys, sws, cws, self._feed_sample_weight_modes)]
         if check_array_lengths:
             check_array_length_consistency(xs, ys, weights)
+        check_has_samples(where, xs + ys, self._data_names())
         if self.stateful and batch_size and xs and xs[0].shape[0] % batch_size:
             raise ValueError(f"In a stateful network, you should only pass inputs with a number "
                              f"of samples that can be divided by the batch size. Found: "
@@ -467,6 +480,10 @@ class Model(Network):
             raise TypeError(f"fit: unknown keyword argument(s) {sorted(kwargs)}")
         if batch_size is None and steps_per_epoch is None:
             batch_size = 32
+        batch_size = check_positive_int('fit', 'batch_size', batch_size, _BATCH_SIZE_HINT)
+        epochs, initial_epoch = check_epochs('fit', epochs, initial_epoch)
+        steps_per_epoch = check_positive_int('fit', 'steps_per_epoch', steps_per_epoch)
+        validation_steps = check_positive_int('fit', 'validation_steps', validation_steps)
         if verbose not in (0, 1, 2):
             raise ValueError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}")
         if shuffle not in (True, False, 'batch'):
@@ -479,6 +496,7 @@ class Model(Network):
                                                   batch_size=batch_size)
         do_validation = False
         val_ins = []
+        checked, checked_names = xs + ys, self._data_names()   # for the NaN / Inf warning
         if validation_data is not None:
             do_validation = True
             if len(validation_data) == 2:
@@ -491,8 +509,11 @@ class Model(Network):
                                  f"y_val) or 3 (x_val, y_val, val_sample_weights) items, "
                                  f"however it contains {len(validation_data)} items")
             vx, vy, vsw = self._standardize_user_data(val_x, val_y, sample_weight=val_sw,
-                                                      batch_size=batch_size)
+                                                      batch_size=batch_size,
+                                                      where='fit (validation_data)')
             val_ins = vx + vy + vsw + self._lp(0)
+            checked += vx + vy
+            checked_names += self._data_names('validation ')
         elif validation_split and 0. < validation_split < 1.:
             do_validation = True
             n = xs[0].shape[0] if xs else ys[0].shape[0]
@@ -505,6 +526,7 @@ class Model(Network):
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
         elif validation_steps:
             raise ValueError("validation_steps is given but there is no validation data")
+        warn_non_finite('fit', checked, checked_names)
 
         ins = xs + ys + sws + self._lp(1)
         f = self.train_function
@@ -536,7 +558,12 @@ class Model(Network):
         """
         if batch_size is None and steps is None:
             batch_size = 32
-        xs, ys, sws = self._standardize_user_data(x, y, sample_weight, batch_size=batch_size)
+        batch_size = check_positive_int('evaluate', 'batch_size', batch_size, _BATCH_SIZE_HINT)
+        steps = check_positive_int('evaluate', 'steps', steps)
+        xs, ys, sws = self._standardize_user_data(x, y, sample_weight, batch_size=batch_size,
+                                                  where='evaluate')
+        warn_non_finite('evaluate', xs + ys, self._data_names(),
+                        'the loss and metrics will be NaN or Inf')
         ins = xs + ys + sws + self._lp(0)
         return training_arrays.test_loop(self, self.test_function, ins, batch_size=batch_size,
                                          verbose=verbose, steps=steps,
@@ -555,8 +582,12 @@ class Model(Network):
         """
         if batch_size is None and steps is None:
             batch_size = 32
+        batch_size = check_positive_int('predict', 'batch_size', batch_size, _BATCH_SIZE_HINT)
+        steps = check_positive_int('predict', 'steps', steps)
         self._finish_deferred(x)
         xs = self._standardize_x(x)
+        if steps is None and xs and xs[0] is not None and xs[0].shape[0] == 0:
+            return self._empty_prediction(xs)
         if self.stateful and xs and xs[0].shape[0] > batch_size and \
                 xs[0].shape[0] % batch_size:
             raise ValueError(f"In a stateful network, you should only pass inputs with a number "
@@ -574,21 +605,33 @@ class Model(Network):
         Returns:
             The loss (a float) or ``[loss, metric...]``.
         """
-        xs, ys, sws = self._standardize_user_data(x, y, sample_weight, class_weight)
+        xs, ys, sws = self._standardize_user_data(x, y, sample_weight, class_weight,
+                                                  where='train_on_batch')
         outputs = self.train_function(xs + ys + sws + self._lp(1))
         return unpack_singleton([_scalar(o) for o in outputs])
 
     def test_on_batch(self, x, y, sample_weight=None):
         """The loss and metrics on one batch (no update)."""
-        xs, ys, sws = self._standardize_user_data(x, y, sample_weight)
+        xs, ys, sws = self._standardize_user_data(x, y, sample_weight, where='test_on_batch')
         outputs = self.test_function(xs + ys + sws + self._lp(0))
         return unpack_singleton([_scalar(o) for o in outputs])
 
     def predict_on_batch(self, x):
         """The model's outputs on one batch."""
         self._finish_deferred(x)
-        outputs = self.predict_function(self._standardize_x(x) + self._lp(0))
+        xs = self._standardize_x(x)
+        if xs and xs[0] is not None and xs[0].shape[0] == 0:
+            return self._empty_prediction(xs)
+        outputs = self.predict_function(xs + self._lp(0))
         return unpack_singleton(list(outputs))
+
+    def _empty_prediction(self, xs):
+        """The outputs for zero samples (as Keras 2: empty arrays, batch axis of length 0)."""
+        shapes = [K.int_shape(o) for o in self.outputs]
+        if all(d is not None for s in shapes for d in s[1:]):
+            return unpack_singleton([np.zeros((0,) + tuple(s[1:]), dtype=K.dtype(o))
+                                     for s, o in zip(shapes, self.outputs)])
+        return unpack_singleton(list(self.predict_function(xs + self._lp(0))))
 
     # -- generators ---------------------------------------------------------------------------
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1,
@@ -609,6 +652,9 @@ class Model(Network):
         Returns:
             A ``History``.
         """
+        epochs, initial_epoch = check_epochs('fit_generator', epochs, initial_epoch)
+        steps_per_epoch = check_positive_int('fit_generator', 'steps_per_epoch',
+                                             steps_per_epoch)
         return training_generator.fit_generator(
             self, generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
             callbacks=callbacks, validation_data=validation_data,

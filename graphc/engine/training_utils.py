@@ -229,6 +229,114 @@ def standardize_weights(y, sample_weight=None, class_weight=None, sample_weight_
     return np.ones(shape, dtype=K.floatx())
 
 
+# -- argument and data checks of fit / evaluate / predict ------------------------------------
+
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_positive_int(where, name, value, hint=''):
+    """``value`` as an int; a clear error unless it is a positive integer (None passes)."""
+    if value is None:
+        return None
+    if not _is_int(value) or value <= 0:
+        raise ValueError(f"{where}: {name} must be a positive integer, got {value!r}{hint}")
+    return int(value)
+
+
+def check_epochs(where, epochs, initial_epoch=0):
+    """``(epochs, initial_epoch)`` as ints. Keras 2 takes integers: a float with an integer
+    value (``3.0``) is accepted, ``2.5`` or a negative count is an error."""
+    out = []
+    for name, value in (('epochs', epochs), ('initial_epoch', initial_epoch)):
+        if isinstance(value, (float, np.floating)) and np.isfinite(value) and \
+                float(value).is_integer():
+            value = int(value)
+        if not _is_int(value):
+            raise ValueError(f"{where}: {name} must be an integer (a number of epochs), got "
+                             f"{value!r}")
+        if value < 0:
+            raise ValueError(f"{where}: {name} must be >= 0, got {value!r}")
+        out.append(int(value))
+    return tuple(out)
+
+
+def check_has_samples(where, arrays, names):
+    """A clear error when the data holds no samples (a batch axis of length 0)."""
+    for a, name in zip(arrays, names):
+        if a is not None and getattr(a, 'ndim', 0) and a.shape[0] == 0:
+            raise ValueError(f"{where}: {name} has no samples (shape {tuple(a.shape)}); "
+                             f"pass at least one sample")
+
+
+def warn_non_finite(where, arrays, names, consequence='the loss and then every weight will '
+                                                      'turn NaN'):
+    """One warning naming every float array holding NaN or Inf (Keras 2 trains on silently
+    and the weights turn NaN; TerminateOnNaN only stops once they have)."""
+    bad = []
+    for a, name in zip(arrays, names):
+        if a is None or not np.issubdtype(np.asarray(a).dtype, np.floating):
+            continue
+        finite = np.isfinite(a)
+        if finite.all():
+            continue
+        n_nan = int(np.isnan(a).sum())
+        n_inf = int(a.size - finite.sum()) - n_nan
+        what = ' and '.join(f"{n} {kind}" for n, kind in ((n_nan, 'NaN'), (n_inf, 'Inf'))
+                            if n)
+        bad.append(f"{name} contains {what} value{'s' if n_nan + n_inf > 1 else ''}")
+    if bad:
+        import warnings
+        warnings.warn(f"{where}: {'; '.join(bad)}: {consequence}. Clean the data first "
+                      f"(e.g. keep the rows where np.isfinite(x).all(axis=1)).",
+                      RuntimeWarning, stacklevel=3)
+
+
+def embedding_feeds(model):
+    """For each feed input of ``model``, the Embedding layers of the model that read it
+    directly (their indices can be checked in numpy before the compiled step)."""
+    from ..layers.core import Embedding
+    layers = {id(la) for la in model.layers}
+    found = []
+    for tensor in model._feed_inputs:
+        history = getattr(tensor, '_keras_history', None)
+        readers = []
+        if history is not None:
+            for node in history[0]._outbound_nodes:
+                layer = node.outbound_layer
+                if isinstance(layer, Embedding) and id(layer) in layers and \
+                        any(t is tensor for t in node.input_tensors):
+                    readers.append(layer)
+        found.append(readers)
+    return found
+
+
+def check_embedding_indices(arrays, names, readers):
+    """A clear error, naming the layer, for an index an Embedding cannot look up: negative
+    (it would silently wrap around), >= input_dim, or not a finite number."""
+    for a, name, layers in zip(arrays, names, readers):
+        if not layers or a is None or a.size == 0:
+            continue
+        if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+            raise ValueError(f"Embedding layer {layers[0].name!r}: its input {name!r} holds "
+                             f"NaN or Inf; indices must be integers in [0, "
+                             f"{layers[0].input_dim})")
+        lo, hi = a.min(), a.max()
+        for layer in layers:
+            if lo < 0 or hi >= layer.input_dim:
+                value = lo if lo < 0 else hi
+                at = tuple(int(i) for i in np.argwhere(a == value)[0])
+                why = ("negative indices are not allowed (they would silently wrap around)"
+                       if value < 0 else f"the vocabulary has input_dim={layer.input_dim} "
+                                         f"entries (largest index {layer.input_dim - 1})")
+                shown = value.item()
+                if isinstance(shown, float) and shown.is_integer():
+                    shown = int(shown)
+                raise ValueError(f"Embedding layer {layer.name!r}: its input {name!r} holds "
+                                 f"index {shown!r} at position {at}; indices must be in "
+                                 f"[0, {layer.input_dim}): {why}")
+
+
 def batch_shuffle(index_array, batch_size):
     """Shuffle whole batches of ``index_array`` (fit(shuffle='batch'), for HDF5 data)."""
     n_batches = len(index_array) // batch_size
