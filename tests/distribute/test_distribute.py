@@ -148,3 +148,26 @@ def test_stalled_rank_makes_the_others_fail_after_the_timeout(tmp_path):
     assert p.returncode != 0
     assert 'DistributedError' in p.stderr and 'waited 3 s' in p.stderr, p.stderr[-3000:]
     assert elapsed < 100
+
+
+@needs_mpi
+def test_mnist_example_distributed_reaches_the_accuracy_of_one_process():
+    example = os.path.join(os.path.dirname(__file__), '..', '..', 'examples', 'mnist_mlp.py')
+    env = dict(os.environ, GRAPHC_DIST_TIMEOUT='30')
+    one = subprocess.run([sys.executable, example, '--quick'], capture_output=True,
+                         text=True, timeout=240, env=env)
+    _ok(one)
+    two = subprocess.run([_mpiexec(), '-n', '2', sys.executable, example, '--quick',
+                          '--distributed'], capture_output=True, text=True, timeout=240,
+                         env=env)
+    _ok(two)
+
+    def final(out):
+        lines = [ln for ln in out.splitlines() if ln.startswith('test loss:')]
+        assert len(lines) == 1, out       # printed by rank 0 only
+        return [float(w) for w in lines[0].split() if w[0].isdigit()]
+
+    loss1, acc1 = final(one.stdout)
+    loss2, acc2 = final(two.stdout)
+    assert acc1 > 0.8
+    assert acc2 == pytest.approx(acc1, abs=0.003) and loss2 == pytest.approx(loss1, rel=1e-3)
