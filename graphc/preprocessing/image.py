@@ -794,11 +794,14 @@ class Iterator(Sequence):
 
     Within an epoch the samples are visited in one order (shuffled at the start of each
     epoch with ``shuffle``), so indexing batches ``0 .. len - 1`` in any order, from any
-    thread, gives every sample exactly once; ``on_epoch_end`` draws the next epoch's order.
-    Iterating (``next(it)``) instead loops over the batches forever, as Keras 2's iterators.
+    thread or worker process, gives every sample exactly once; ``on_epoch_end`` draws the
+    next epoch's order. Iterating (``next(it)``) instead loops over the batches forever, as
+    Keras 2's iterators.
 
-    With a ``seed``, the order of epoch ``e`` and the random transforms of batch ``i`` in it
-    depend only on ``(seed, e, i)``, so they do not depend on the order batches are read.
+    The random transforms of batch ``i`` come from a generator seeded by ``(epoch seed, i)``,
+    so they do not depend on which thread or process reads the batch, nor in what order. The
+    epoch seed comes from ``seed`` and the epoch number, or (``seed=None``) from numpy's
+    global random state when the epoch's order is drawn (``np.random.seed`` repeats a run).
 
     Subclasses implement ``_get_batches_of_transformed_samples(index_array, rng)``.
     """
@@ -814,30 +817,35 @@ class Iterator(Sequence):
         self.total_batches_seen = 0
         self.epoch = 0
         self.lock = threading.Lock()
-        self.index_array = None
+        # Drawn now, not at the first batch: worker processes forked later must share it.
+        self._set_index_array()
         self.index_generator = self._flow_index()
 
     def _set_index_array(self):
-        if not self.shuffle:
-            self.index_array = np.arange(self.n)
-        elif self.seed is None:
-            self.index_array = np.random.permutation(self.n)
-        else:
-            self.index_array = np.random.RandomState(
-                [self.seed % (2 ** 32), self.epoch]).permutation(self.n)
+        rs = np.random if self.seed is None else \
+            np.random.RandomState([self.seed % (2 ** 32), self.epoch])
+        self._epoch_seed = int(rs.randint(2 ** 31 - 1))
+        self.index_array = rs.permutation(self.n) if self.shuffle else np.arange(self.n)
 
     def _batch_rng(self, idx):
-        if self.seed is None:
-            return np.random
-        return np.random.RandomState([self.seed % (2 ** 32), self.epoch, idx + 1])
+        return np.random.RandomState([self._epoch_seed, idx])
+
+    def __getstate__(self):   # picklable for worker processes: no lock, no live generator
+        state = self.__dict__.copy()
+        state.pop('lock', None)
+        state.pop('index_generator', None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.lock = threading.Lock()
+        self.index_generator = self._flow_index()
 
     def __getitem__(self, idx):
         if not 0 <= idx < len(self):
             raise ValueError(f'Asked to retrieve element {idx}, but the Sequence has length '
                              f'{len(self)}')
         with self.lock:
-            if self.index_array is None:
-                self._set_index_array()
             index_array = self.index_array[self.batch_size * idx:
                                            self.batch_size * (idx + 1)]
             self.total_batches_seen += 1
@@ -858,11 +866,12 @@ class Iterator(Sequence):
 
     def _flow_index(self):
         self.reset()
+        fresh = True   # the order drawn at construction serves the first epoch
         while True:
-            if self.batch_index == 0 and self.index_array is not None:
+            if self.batch_index == 0 and not fresh:
                 self.epoch += 1
-            if self.batch_index == 0:
                 self._set_index_array()
+            fresh = False
             current = self.batch_index * self.batch_size
             if self.n > current + self.batch_size:
                 self.batch_index += 1
@@ -980,7 +989,8 @@ class NumpyArrayIterator(Iterator):
         self.save_format = save_format
         super().__init__(self.x.shape[0], batch_size, shuffle, seed)
 
-    def _get_batches_of_transformed_samples(self, index_array, rng=np.random):
+    def _get_batches_of_transformed_samples(self, index_array, rng=None):
+        rng = np.random if rng is None else rng
         batch_x = np.zeros((len(index_array),) + self.x.shape[1:], dtype=self.dtype)
         for i, j in enumerate(index_array):
             batch_x[i] = self._augment(self.x[j], rng)
@@ -1029,7 +1039,8 @@ class _FileIterator(Iterator):
     def filepaths(self):
         return self._filepaths
 
-    def _get_batches_of_transformed_samples(self, index_array, rng=np.random):
+    def _get_batches_of_transformed_samples(self, index_array, rng=None):
+        rng = np.random if rng is None else rng
         batch_x = np.zeros((len(index_array),) + self.image_shape, dtype=self.dtype)
         for i, j in enumerate(index_array):
             img = load_img(self._filepaths[j], color_mode=self.color_mode,
