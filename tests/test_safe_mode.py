@@ -181,3 +181,21 @@ def test_cli_dump_refuses_then_loads_with_the_flag(saved, marker, capsys):
     out = capsys.readouterr().out
     assert code == 0 and 'graph' in out
     assert os.path.exists(marker)
+
+
+def test_keras_3_function_configs_go_through_the_same_guard(saved, marker):
+    config = saved['functional'].get_layer('evil').get_config()
+    keras3 = dict(config, function={'class_name': '__lambda__',
+                                    'config': {'value': config['function']}})
+    del keras3['function_type']
+    with pytest.raises(sm.UnsafeDeserializationError, match="Lambda layer 'evil'"):
+        Lambda.from_config(keras3)
+    layer = Lambda.from_config(keras3, safe_mode=False)
+    layer(Input(shape=(3,)))
+    assert os.path.exists(marker)
+    named = dict(keras3, name='named', function={'class_name': 'function',
+                                                 'config': 'times_two'})
+    assert Lambda.from_config(named, custom_objects={'times_two': times_two}).function \
+        is times_two
+    with pytest.raises(ValueError, match="cannot read the saved function"):
+        Lambda.from_config(dict(keras3, function={'class_name': 'Other', 'config': {}}))

@@ -407,15 +407,29 @@ class Lambda(Layer):
             globs.update(custom_objects)
 
         def load(value, kind, what):
+            role = 'function' if what == 'function' else 'output_shape function'
+            where = f"the {role} of Lambda layer {config.get('name')!r}"
+            if isinstance(value, dict) and 'class_name' in value:
+                # Keras 3 writes {'class_name': '__lambda__', 'config': {'value': (code,
+                # defaults, closure)}} for a lambda and {'class_name': 'function',
+                # 'config': name} for a named function.
+                inner = value.get('config')
+                if value.get('class_name') == '__lambda__':
+                    kind = 'lambda'
+                    value = inner.get('value', inner) if isinstance(inner, dict) else inner
+                elif value.get('class_name') == 'function' and isinstance(inner, str):
+                    kind, value = 'function', inner
+                else:
+                    raise ValueError(f"{where}: cannot read the saved function {value!r}")
             if kind == 'function':
-                if value not in globs:
+                if not isinstance(value, str) or value not in globs:
                     raise ValueError(f"Lambda layer {config.get('name')}: unknown function "
                                      f"{value!r}; pass it in custom_objects")
                 return globs[value]
             if kind == 'lambda':
-                role = 'function' if what == 'function' else 'output_shape function'
-                return func_load(value, globs=globs,
-                                 what=f"the {role} of Lambda layer {config.get('name')!r}")
+                if isinstance(value, dict):        # {'code': ..., 'defaults': ..., ...}
+                    value = (value.get('code'), value.get('defaults'), value.get('closure'))
+                return func_load(value, globs=globs, what=where)
             return value
 
         config['function'] = load(config['function'], config.pop('function_type', 'function'),
