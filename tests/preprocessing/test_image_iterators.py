@@ -10,7 +10,8 @@ from graphc.preprocessing.image import (ImageDataGenerator, array_to_img, img_to
                                         load_img, save_img)
 from graphc.utils import Sequence
 
-PIL = pytest.importorskip('PIL', reason='image files need Pillow (the image extra)')
+needs_pillow = pytest.mark.skipif(image.pil_image is None,
+                                  reason='image files need Pillow (pip install graphc[image])')
 
 COLOURS = {'blue': (0, 0, 255), 'green': (0, 255, 0), 'red': (255, 0, 0)}
 
@@ -111,6 +112,7 @@ def test_flow_subsets_split_the_data():
         gen.flow(x, y, subset='test')
 
 
+@needs_pillow
 def test_flow_save_to_dir_writes_the_augmented_images(tmp_path):
     gen = ImageDataGenerator()
     x = np.random.RandomState(0).rand(3, 4, 4, 3).astype('float32')
@@ -124,6 +126,7 @@ def test_flow_save_to_dir_writes_the_augmented_images(tmp_path):
 
 # -- image files -----------------------------------------------------------------------------
 
+@needs_pillow
 def test_array_image_round_trips(tmp_path):
     rgb = np.random.RandomState(0).randint(0, 256, (5, 4, 3)).astype('float32')
     img = array_to_img(rgb, scale=False)
@@ -147,6 +150,7 @@ def test_array_image_round_trips(tmp_path):
         img_to_array(np.zeros((1, 2, 2, 3)))
 
 
+@needs_pillow
 def test_save_img_and_load_img(tmp_path):
     rgb = np.random.RandomState(1).randint(0, 256, (6, 8, 3)).astype('float32')
     path = str(tmp_path / 'a.png')
@@ -205,6 +209,7 @@ def _colour_class(batch_x):
     return np.argmax(batch_x.reshape(len(batch_x), -1, 3).mean(axis=1)[:, ::-1], axis=1)
 
 
+@needs_pillow
 def test_flow_from_directory_finds_classes_and_labels_match_images(image_tree, capsys):
     gen = ImageDataGenerator(rescale=1. / 255)
     it = gen.flow_from_directory(str(image_tree), target_size=(6, 5), batch_size=4,
@@ -225,6 +230,7 @@ def test_flow_from_directory_finds_classes_and_labels_match_images(image_tree, c
     assert total == 13
 
 
+@needs_pillow
 @pytest.mark.parametrize('class_mode', ['binary', 'sparse', 'input', None])
 def test_flow_from_directory_class_modes(image_tree, class_mode):
     gen = ImageDataGenerator()
@@ -243,6 +249,7 @@ def test_flow_from_directory_class_modes(image_tree, class_mode):
         assert by.dtype == (np.float32 if class_mode == 'binary' else np.int32)
 
 
+@needs_pillow
 def test_flow_from_directory_grayscale_channels_first_and_target_size(image_tree):
     gen = ImageDataGenerator(data_format='channels_first')
     it = gen.flow_from_directory(str(image_tree), target_size=(4, 7), color_mode='grayscale',
@@ -253,6 +260,7 @@ def test_flow_from_directory_grayscale_channels_first_and_target_size(image_tree
     assert rgba[0][0].shape == (2, 2, 2, 4)
 
 
+@needs_pillow
 def test_flow_from_directory_subsets_partition_each_class(image_tree):
     gen = ImageDataGenerator(validation_split=0.5)
     train = gen.flow_from_directory(str(image_tree), target_size=(2, 2), subset='training')
@@ -263,6 +271,7 @@ def test_flow_from_directory_subsets_partition_each_class(image_tree):
         gen.flow_from_directory(str(image_tree), target_size=(2, 2)).filenames)
 
 
+@needs_pillow
 def test_flow_from_directory_follow_links(image_tree, tmp_path):
     root = tmp_path / 'linked'
     os.makedirs(root / 'a')
@@ -274,6 +283,7 @@ def test_flow_from_directory_follow_links(image_tree, tmp_path):
                                    follow_links=True).samples == 5
 
 
+@needs_pillow
 def test_flow_from_directory_errors(image_tree):
     gen = ImageDataGenerator()
     with pytest.raises(ValueError, match='class_mode'):
@@ -286,6 +296,7 @@ def test_flow_from_directory_errors(image_tree):
         gen.flow_from_directory(str(image_tree), subset='all')
 
 
+@needs_pillow
 def test_flow_from_directory_save_to_dir(image_tree, tmp_path):
     out = tmp_path / 'out'
     os.makedirs(out)
@@ -299,6 +310,7 @@ def test_flow_from_directory_save_to_dir(image_tree, tmp_path):
 
 # -- flow_from_dataframe ---------------------------------------------------------------------
 
+@needs_pillow
 def test_flow_from_dataframe(image_tree):
     pd = pytest.importorskip('pandas', reason='flow_from_dataframe takes a pandas DataFrame')
     df = pd.DataFrame({
