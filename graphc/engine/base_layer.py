@@ -389,7 +389,9 @@ class Layer:
             The output tensor(s).
         """
         if isinstance(inputs, list):
-            inputs = inputs[:]
+            # Keras 2 passes a one-element list on as its element (e.g. the output of
+            # K.gradients, a list, wrapped in a Lambda and fed to the next layer).
+            inputs = inputs[0] if len(inputs) == 1 else inputs[:]
         with name_scope(self.name):
             if not self.built:
                 self.assert_input_compatibility(inputs)
@@ -416,7 +418,8 @@ class Layer:
             # carry its own history.
             input_ids = {id(x) for x in input_list}
             output_list = [K.identity(x) if id(x) in input_ids else x for x in output_list]
-            output = output_list if isinstance(output, (list, tuple)) else output_list[0]
+            # one output comes back as a tensor, even from a call that returned [tensor]
+            output = output_list if len(output_list) != 1 else output_list[0]
 
             if all(is_keras_tensor(x) for x in input_list):
                 input_shapes = [static_shape(x) for x in input_list]

@@ -8,6 +8,7 @@ itself (Keras 2's functional config) and report its weights, losses and updates.
 from __future__ import annotations
 
 import json
+import warnings
 
 from .. import backend as K
 from ..ir.node import name_scope
@@ -93,10 +94,15 @@ class Network(Layer):
         self._is_graph_network = True
         self.inputs = list(to_list(inputs, allow_tuple=True))
         self.outputs = list(to_list(outputs, allow_tuple=True))
+        if len({id(x) for x in self.inputs}) != len(self.inputs):
+            raise ValueError("The list of inputs passed to the model is redundant: all inputs "
+                             "should only appear once")
+        if len({id(x) for x in self.outputs}) != len(self.outputs):
+            # Keras 2 accepts a repeated output (each copy gets its own loss) with a warning.
+            warnings.warn("The list of outputs passed to the model is redundant: all outputs "
+                          "should only appear once. Found: "
+                          f"{[getattr(x, 'name', x) for x in self.outputs]}", stacklevel=3)
         for kind, tensors in (('inputs', self.inputs), ('outputs', self.outputs)):
-            if len({id(x) for x in tensors}) != len(tensors):
-                raise ValueError(f"The list of {kind} passed to the model is redundant: all "
-                                 f"{kind} should only appear once")
             for x in tensors:
                 if not is_keras_tensor(x):
                     raise ValueError(

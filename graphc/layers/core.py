@@ -272,7 +272,27 @@ class Reshape(Layer):
         target = self.target_shape
         if None not in rest:
             target = self._fix_unknown_dimension(rest, self.target_shape)
-        return K.reshape(inputs, (-1,) + tuple(target))
+        if -1 not in target:
+            return K.reshape(inputs, (-1,) + tuple(target))
+        batch = inputs.shape[0]
+        if isinstance(batch, int):
+            return K.reshape(inputs, (batch,) + tuple(target))
+        # The batch size and the -1 entry are both unknown, and the reshape op infers one
+        # axis. When the other entries multiply to 1 (e.g. (-1, 1)), the sample is a flat
+        # vector with size-1 axes around it.
+        if int(np.prod([d for d in target if d >= 0])) != 1:
+            raise ValueError(
+                f"Reshape {self.name}: cannot reshape an input of shape "
+                f"{shape_text(inputs.shape)} to {shape_text(self.target_shape)}: the batch size "
+                f"and the -1 entry are both unknown here. Give the input a fully known sample "
+                f"shape, or a fixed batch size (Input(batch_shape=...)).")
+        out = K.batch_flatten(inputs)
+        j = target.index(-1)
+        for _ in target[j + 1:]:
+            out = K.expand_dims(out, -1)
+        for _ in target[:j]:
+            out = K.expand_dims(out, 1)
+        return out
 
     def get_config(self):
         return {**super().get_config(), 'target_shape': list(self.target_shape)}

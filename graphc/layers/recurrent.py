@@ -13,6 +13,8 @@ sequence, outside the loop, as Keras does.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import activations, constraints, initializers, regularizers
@@ -945,6 +947,10 @@ class SimpleRNN(_CellLayer):
                  recurrent_constraint=None, bias_constraint=None, dropout=0.,
                  recurrent_dropout=0., return_sequences=False, return_state=False,
                  go_backwards=False, stateful=False, unroll=False, **kwargs):
+        if 'implementation' in kwargs:   # Keras 2.2 accepts it, warns and ignores it
+            kwargs.pop('implementation')
+            warnings.warn('The `implementation` argument in `SimpleRNN` has been deprecated '
+                          'and is ignored; remove it from your layer call.', stacklevel=2)
         cell_kwargs = dict(units=units, activation=activation, use_bias=use_bias,
                            kernel_initializer=kernel_initializer,
                            recurrent_initializer=recurrent_initializer,

@@ -1,0 +1,88 @@
+"""Engine behaviour that Keras 2 programs rely on (issue: the whole Keras 2 API, item 5)."""
+import warnings
+
+import numpy as np
+import pytest
+
+from graphc import backend as K
+from graphc.layers import Dense, Dropout, Input, Lambda, Reshape, SimpleRNN
+from graphc.models import Model, Sequential
+
+
+def test_a_one_element_list_is_passed_on_as_its_tensor():
+    x = Input((3,))
+    # K.gradients returns a list; a Lambda returning it gives the next layer a tensor
+    grads = Lambda(lambda t: K.gradients(K.sum(K.square(t)), [t]))(x)
+    assert not isinstance(grads, list)
+    y = Dense(2, kernel_initializer='ones', bias_initializer='zeros')([grads])
+    model = Model(x, y)
+    a = np.arange(6, dtype='float32').reshape(2, 3)
+    np.testing.assert_allclose(model.predict(a), np.repeat((2 * a).sum(1, keepdims=True), 2, 1))
+
+
+def test_a_layer_returning_a_one_element_list_gives_a_tensor():
+    x = Input((3,))
+    out = Lambda(lambda t: [t * 2.])(x)
+    assert not isinstance(out, list) and out._keras_shape == (None, 3)
+
+
+def test_a_model_may_repeat_an_output_with_a_warning():
+    x = Input((3,))
+    y = Dense(2)(x)
+    with pytest.warns(UserWarning, match='outputs passed to the model is redundant'):
+        model = Model(x, [y, y])
+    a = np.random.RandomState(0).rand(4, 3).astype('float32')
+    first, second = model.predict(a)
+    np.testing.assert_array_equal(first, second)
+    model.compile('sgd', ['mse', 'mae'])
+    history = model.fit(a, [np.ones((4, 2))] * 2, epochs=1, verbose=0)
+    assert np.isfinite(history.history['loss'][0])
+    with pytest.raises(ValueError, match='inputs passed to the model is redundant'):
+        Model([x, x], y)
+
+
+def test_dropout_noise_shape_given_as_a_list_shares_the_mask():
+    x = Input((6, 4))
+    layer = Dropout(0.5, noise_shape=[None, 1, 4], seed=1)
+    f = K.function([x, K.learning_phase()], [layer(x)])
+    out = f([np.ones((3, 6, 4), 'float32'), 1])[0]
+    kept = out != 0
+    assert kept.any() and not kept.all()
+    assert (kept == kept[:, :1, :]).all()          # one decision per sample and feature
+    np.testing.assert_allclose(out[kept], 2.)      # kept values scaled by 1 / (1 - rate)
+    assert layer.get_config()['noise_shape'] == [None, 1, 4]
+    np.testing.assert_array_equal(f([np.ones((3, 6, 4), 'float32'), 0])[0], 1.)
+
+
+def test_reshape_minus_one_with_unknown_dimensions():
+    x = Input((None, 2))
+    a, b = Reshape((-1, 1))(x), Reshape((1, -1, 1))(x)
+    model = Model(x, [a, b])
+    assert model.output_shape == [(None, None, 1), (None, 1, None, 1)]
+    data = np.arange(12, dtype='float32').reshape(2, 3, 2)
+    first, second = model.predict(data)
+    np.testing.assert_array_equal(first, data.reshape(2, 6, 1))
+    np.testing.assert_array_equal(second, data.reshape(2, 1, 6, 1))
+    with pytest.raises(ValueError, match='both unknown.*batch_shape'):
+        Reshape((-1, 2))(x)
+
+
+def test_reshape_minus_one_with_a_fixed_batch_size():
+    x = Input(batch_shape=(2, None, 2))
+    model = Model(x, Reshape((-1, 4))(x))
+    data = np.arange(16, dtype='float32').reshape(2, 4, 2)
+    np.testing.assert_array_equal(model.predict(data, batch_size=2), data.reshape(2, 2, 4))
+
+
+def test_reshape_minus_one_with_known_dimensions():
+    model = Sequential([Reshape((-1, 1), input_shape=(6,))])
+    assert model.output_shape == (None, 6, 1)
+
+
+def test_simple_rnn_accepts_implementation_with_a_warning():
+    with pytest.warns(UserWarning, match='`implementation` argument in `SimpleRNN`'):
+        layer = SimpleRNN(3, implementation=2)
+    assert 'implementation' not in layer.get_config()
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        SimpleRNN(3)
