@@ -164,6 +164,11 @@ def _check_tar_members(archive, members):
                     resolved.pop()
                 elif p not in ('', '.'):
                     resolved.append(p)
+            if m.islnk() and any(tuple(resolved[:i]) in symlinks
+                                 for i in range(1, len(resolved) + 1)):
+                raise UnsafeArchiveError(f"{archive}: hard link {m.name!r} -> {target!r} "
+                                         f"goes through a symbolic link; refusing to extract "
+                                         f"the archive")
             if m.issym():
                 symlinks.add(tuple(parts))
 
@@ -267,10 +272,14 @@ def _extract_archive(file_path, path='.', archive_format='auto'):
                 _check_zip_members(file_path, archive.namelist())
             tmp = tempfile.mkdtemp(dir=path, prefix='.tmp-extract-')
             try:
-                if fmt == 'tar' and hasattr(tarfile, 'data_filter'):
-                    archive.extractall(tmp, members=members, filter='data')
-                else:
-                    archive.extractall(tmp)
+                try:
+                    if fmt == 'tar' and hasattr(tarfile, 'data_filter'):
+                        archive.extractall(tmp, members=members, filter='data')
+                    else:
+                        archive.extractall(tmp)
+                except getattr(tarfile, 'FilterError', ()) as e:  # e.g. a chain of links out
+                    raise UnsafeArchiveError(f"{file_path}: {e}; refusing to extract the "
+                                             f"archive") from None
                 _links_stay_inside(tmp, file_path)
                 for src, dest, kind in _plan_moves(tmp, path, file_path, []):
                     os.replace(src, dest)     # a new entry, or a file over a file: atomic

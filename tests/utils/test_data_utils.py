@@ -315,11 +315,17 @@ UNSAFE_TARS = {
     'member under a symlink': {'sub/f.txt': b'in', 'link': ('sym', 'sub'),
                                'link/g.txt': b'through the link'},
     'pipe': {'pipe': ('fifo', '')},
+    'hard link through a symlink': {'link': ('sym', '.'), 'h': ('hard', 'link/x')},
+    'symlink chain out': {'d/l2': ('sym', '..'), 'l1': ('sym', 'd/l2/..')},
 }
 
 
+@pytest.mark.parametrize('python_filter', [True, False], ids=['data-filter', 'no-filter'])
 @pytest.mark.parametrize('case', sorted(UNSAFE_TARS))
-def test_extract_refuses_members_outside_the_folder(tmp_path, case):
+def test_extract_refuses_members_outside_the_folder(tmp_path, monkeypatch, case,
+                                                    python_filter):
+    if not python_filter:       # as on a Python without tarfile's extraction filters
+        monkeypatch.delattr(tarfile, 'data_filter', raising=False)
     archive = tmp_path / 'evil.tar.gz'
     archive.write_bytes(_tar_gz(UNSAFE_TARS[case]))
     dest = tmp_path / 'dest'
