@@ -339,6 +339,24 @@ class RepeatVector(Layer):
         return {**super().get_config(), 'n': self.n}
 
 
+def _module_name(fn):
+    """The module a named function was defined in ('' when it cannot be found by name)."""
+    module = getattr(fn, '__module__', None)
+    qualname = getattr(fn, '__qualname__', '')
+    if not module or '<' in qualname or '.' in qualname:   # lambdas, nested functions
+        return ''
+    return module
+
+
+def _function_in_loaded_module(module_name, name):
+    """``module_name.name`` when that module is already imported and holds a function of that
+    name; else None. Never imports anything."""
+    import sys
+    module = sys.modules.get(module_name) if isinstance(module_name, str) else None
+    fn = getattr(module, name, None) if module is not None and isinstance(name, str) else None
+    return fn if callable(fn) else None
+
+
 class Lambda(Layer):
     """Wraps an expression as a layer: ``Lambda(lambda x: x ** 2)``.
 
@@ -396,17 +414,22 @@ class Lambda(Layer):
             function, function_type = func_dump(self.function), 'lambda'
         else:
             function, function_type = self.function.__name__, 'function'
+        extra = {}
+        if function_type == 'function' and _module_name(self.function):
+            extra['module'] = _module_name(self.function)
         if isinstance(self._output_shape, python_types.LambdaType) and \
                 self._output_shape.__name__ == '<lambda>':
             output_shape, output_shape_type = func_dump(self._output_shape), 'lambda'
         elif callable(self._output_shape):
             output_shape, output_shape_type = self._output_shape.__name__, 'function'
+            if _module_name(self._output_shape):
+                extra['output_shape_module'] = _module_name(self._output_shape)
         else:
             output_shape = list(self._output_shape) if self._output_shape else None
             output_shape_type = 'raw'
         return {**super().get_config(), 'function': function, 'function_type': function_type,
                 'output_shape': output_shape, 'output_shape_type': output_shape_type,
-                'arguments': self.arguments}
+                'arguments': self.arguments, **extra}
 
     @classmethod
     def from_config(cls, config, custom_objects=None, safe_mode=None):
@@ -426,6 +449,9 @@ class Lambda(Layer):
         if custom_objects:
             globs.update(custom_objects)
 
+        modules = {'function': config.pop('module', None),
+                   'output_shape': config.pop('output_shape_module', None)}
+
         def load(value, kind, what):
             role = 'function' if what == 'function' else 'output_shape function'
             where = f"the {role} of Lambda layer {config.get('name')!r}"
@@ -438,14 +464,22 @@ class Lambda(Layer):
                     kind = 'lambda'
                     value = inner.get('value', inner) if isinstance(inner, dict) else inner
                 elif value.get('class_name') == 'function' and isinstance(inner, str):
+                    modules[what] = value.get('module') or modules[what]
                     kind, value = 'function', inner
                 else:
                     raise ValueError(f"{where}: cannot read the saved function {value!r}")
             if kind == 'function':
-                if not isinstance(value, str) or value not in globs:
-                    raise ValueError(f"Lambda layer {config.get('name')}: unknown function "
-                                     f"{value!r}; pass it in custom_objects")
-                return globs[value]
+                if isinstance(value, str) and value in globs:
+                    return globs[value]
+                # A named function is found where it was defined, if that module is already
+                # imported (the file only names it: nothing is imported or run because of it).
+                found = _function_in_loaded_module(modules[what], value)
+                if found is not None:
+                    return found
+                module = f" (module {modules[what]!r})" if modules[what] else ""
+                raise ValueError(f"Lambda layer {config.get('name')}: unknown function "
+                                 f"{value!r}{module}; import the module that defines it before "
+                                 f"loading, or pass it in custom_objects")
             if kind == 'lambda':
                 if isinstance(value, dict):        # {'code': ..., 'defaults': ..., ...}
                     value = (value.get('code'), value.get('defaults'), value.get('closure'))

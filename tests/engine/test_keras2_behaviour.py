@@ -86,3 +86,35 @@ def test_simple_rnn_accepts_implementation_with_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         SimpleRNN(3)
+
+
+def cube(x):
+    return x * x * x
+
+
+def cube_shape(input_shape):
+    return input_shape
+
+
+def test_a_lambda_of_a_named_function_reloads_without_custom_objects(tmp_path):
+    import sys
+
+    from graphc.models import load_model
+    x = Input((2,))
+    model = Model(x, Lambda(cube, output_shape=cube_shape, name='cube')(x))
+    config = model.get_layer('cube').get_config()
+    assert (config['function'], config['module']) == ('cube', __name__)
+    assert config['output_shape_module'] == __name__
+    path = str(tmp_path / 'cube.h5')
+    model.save(path)
+    loaded = load_model(path, compile=False)   # safe mode stays on: no bytecode
+    layer = loaded.get_layer('cube')
+    assert layer.function is cube and layer._output_shape is cube_shape
+    np.testing.assert_allclose(loaded.predict(np.array([[2., -1.]], 'float32')), [[8., -1.]])
+    assert 'graphc_never_imported_module' not in sys.modules
+    config['module'] = 'graphc_never_imported_module'
+    with pytest.raises(ValueError, match="unknown function 'cube'.*graphc_never_imported_module"
+                                         ".*import the module"):
+        Lambda.from_config(config)
+    assert 'graphc_never_imported_module' not in sys.modules   # nothing was imported
+    assert Lambda.from_config(config, custom_objects={'cube': abs}).function is abs
