@@ -15,6 +15,7 @@ from ..ir.types import TensorType
 _UIDS: dict = defaultdict(int)
 _MANUAL_VAR_INIT = False
 _LEARNING_PHASE_VALUE = 0
+_LEARNING_PHASE_FIXED = False    # set_learning_phase was called (since clear_session)
 _LEARNING_PHASE = None
 
 
@@ -149,19 +150,29 @@ def learning_phase_value() -> int:
 
 
 def set_learning_phase(value) -> None:
-    """Set the learning phase fed by default: 0 (test) or 1 (train)."""
-    global _LEARNING_PHASE_VALUE
+    """Set the learning phase: 0 (test) or 1 (train). As in Keras 2, it then holds for
+    ``fit``, ``evaluate`` and ``predict`` too (e.g. 1 keeps dropout on in ``predict``), until
+    ``clear_session()``; functions that do not take the phase as an input are fed it."""
+    global _LEARNING_PHASE_VALUE, _LEARNING_PHASE_FIXED
     if value not in (0, 1):
         raise ValueError(f"Expected learning phase to be 0 or 1, got {value!r}")
     _LEARNING_PHASE_VALUE = int(value)
+    _LEARNING_PHASE_FIXED = True
+
+
+def fixed_learning_phase():
+    """The learning phase set with ``set_learning_phase`` (0 or 1), which models use in place
+    of their own (1 in fit, 0 in evaluate / predict); None when it was not set."""
+    return _LEARNING_PHASE_VALUE if _LEARNING_PHASE_FIXED else None
 
 
 def clear_session() -> None:
     """Start afresh: reset the uid counters, variable names, symbol names and the learning
     phase (a new placeholder, value 0). Existing tensors keep working in their functions."""
     from . import variables
-    global _LEARNING_PHASE_VALUE
+    global _LEARNING_PHASE_VALUE, _LEARNING_PHASE_FIXED
     reset_uids()
     variables.reset_names()
     _LEARNING_PHASE_VALUE = 0
+    _LEARNING_PHASE_FIXED = False
     _new_learning_phase()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend as K
+from ..backend.common import fixed_learning_phase
 from ..ir.node import name_scope
 from ..utils.generic_utils import to_list, unpack_singleton
 from . import training_arrays, training_generator
@@ -372,7 +373,10 @@ class Model(Network):
         return self.predict_function
 
     def _lp(self, value):
-        return [np.asarray(value, dtype=bool)] if self._uses_dynamic_learning_phase() else []
+        if not self._uses_dynamic_learning_phase():
+            return []
+        fixed = fixed_learning_phase()   # K.set_learning_phase overrides fit's 1 / predict's 0
+        return [np.asarray(value if fixed is None else fixed, dtype=bool)]
 
     # -- data ---------------------------------------------------------------------------------
     def _build_from_data(self, x):

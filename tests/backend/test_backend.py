@@ -13,6 +13,8 @@ from graphc import config
 def _fresh():
     K.clear_session()
     K.set_learning_phase(0)
+    yield
+    K.clear_session()   # a set learning phase would hold for later tests' fit / predict
 
 
 def run(outputs, feeds=()):

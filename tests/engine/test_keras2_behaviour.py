@@ -118,3 +118,22 @@ def test_a_lambda_of_a_named_function_reloads_without_custom_objects(tmp_path):
         Lambda.from_config(config)
     assert 'graphc_never_imported_module' not in sys.modules   # nothing was imported
     assert Lambda.from_config(config, custom_objects={'cube': abs}).function is abs
+
+
+def test_set_learning_phase_holds_for_predict_and_evaluate():
+    model = Sequential([Dropout(0.5, input_shape=(400,))])
+    model.compile('sgd', 'mse')
+    ones = np.ones((2, 400), 'float32')
+    assert (model.predict(ones) == 0).sum() == 0             # predict runs in test mode
+    try:
+        K.set_learning_phase(1)
+        dropped = model.predict(ones) == 0
+        assert 0 < dropped.sum() < dropped.size               # dropout on, as Keras 2 does
+        assert (model.predict_on_batch(ones) == 0).any()
+        assert model.evaluate(ones, ones, verbose=0) > 0.       # dropped entries cost
+        K.set_learning_phase(0)
+        assert (model.predict(ones) == 0).sum() == 0
+    finally:
+        K.clear_session()
+    assert K.learning_phase_value() == 0
+    assert (model.predict(ones) == 0).sum() == 0
