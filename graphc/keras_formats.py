@@ -215,7 +215,38 @@ def _coords(coords):
     return [list(c) for c in coords]
 
 
-def _normalize_layer(obj, classes, user):
+# Activations whose meaning changed in Keras 3: hard_sigmoid is clip(x/6 + 0.5) there,
+# clip(0.2x + 0.5) in Keras 2 / tf.keras 2 / graphc.
+_KERAS3_CHANGED_ACTIVATIONS = ('hard_sigmoid',)
+
+
+def _is_keras3_config(obj):
+    """Keras 3 writes ``batch_shape`` for inputs and dtype policies with ``module: 'keras'``;
+    tf.keras 2.x writes neither."""
+    if isinstance(obj, dict):
+        if 'batch_shape' in obj or obj.get('class_name') == '__keras_tensor__':
+            return True
+        if obj.get('class_name') == 'DTypePolicy' and obj.get('module') == 'keras':
+            return True
+        return any(_is_keras3_config(v) for v in obj.values())
+    if isinstance(obj, list):
+        return any(_is_keras3_config(v) for v in obj)
+    return False
+
+
+def _check_activations(config, label, keras3):
+    if not keras3:
+        return
+    for key, value in config.items():
+        if key.endswith('activation') and value in _KERAS3_CHANGED_ACTIVATIONS:
+            raise ValueError(
+                f"{label}: {key}={value!r} was saved by Keras 3, whose hard_sigmoid is "
+                f"clip(x/6 + 0.5); graphc's (Keras 2's) is clip(0.2*x + 0.5), so the model "
+                f"would predict differently. Use 'sigmoid' in the Keras 3 model, or rebuild "
+                f"the model in graphc with a custom activation and load_weights.")
+
+
+def _normalize_layer(obj, classes, user, keras3=False):
     """One ``{'class_name', 'config', ...}`` layer (or model) entry, in place of a copy."""
     obj = _strip_location(dict(obj))
     name = obj['class_name']
@@ -223,12 +254,13 @@ def _normalize_layer(obj, classes, user):
         obj['class_name'] = name = 'Model'
     config = obj.get('config')
     if isinstance(config, list):                    # Keras 2.0's Sequential config
-        obj['config'] = [_normalize_layer(c, classes, user) for c in config]
+        obj['config'] = [_normalize_layer(c, classes, user, keras3) for c in config]
         return obj
     config = dict(config or {})
     label = f"Layer {config.get('name', '?')!r} ({name})"
     if 'dtype' in config:
         config['dtype'] = _dtype_name(config['dtype'], label)
+    _check_activations(config, label, keras3)
     if name == 'InputLayer':
         if 'batch_shape' in config:
             config['batch_input_shape'] = config.pop('batch_shape')
@@ -250,10 +282,11 @@ def _normalize_layer(obj, classes, user):
                              f"supported by graphc")
         config['axis'] = config['axis'][0]
     if isinstance(config.get('layers'), list):       # a nested Sequential / Functional
-        config['layers'] = [_normalize_layer(c, classes, user) for c in config['layers']]
+        config['layers'] = [_normalize_layer(c, classes, user, keras3)
+                            for c in config['layers']]
     for key in ('layer', 'cell', 'backward_layer'):  # wrappers and RNN cells
         if isinstance(config.get(key), dict) and 'class_name' in config[key]:
-            config[key] = _normalize_layer(config[key], classes, user)
+            config[key] = _normalize_layer(config[key], classes, user, keras3)
     if name in ('Model', 'Sequential'):
         for key in ('input_layers', 'output_layers'):
             if key in config:
@@ -307,7 +340,7 @@ def normalize_model_config(config, custom_objects=None):
     if not isinstance(config, dict) or 'class_name' not in config:
         return config
     classes, user = _layer_classes(custom_objects)
-    return _normalize_layer(copy.deepcopy(config), classes, user)
+    return _normalize_layer(copy.deepcopy(config), classes, user, _is_keras3_config(config))
 
 
 # --------------------------------------------------------------------------------------------
@@ -828,16 +861,19 @@ def _write_keras3_weights(model, group):
             own.attrs['name'] = getattr(layer.cell, 'name', f'{layer.name}_cell')
         for i, value in enumerate(K.batch_get_value(list(layer.weights))):
             own.create_dataset(str(i), data=np.asarray(value))
-    group.create_group('vars')
+    if 'vars' not in group:
+        group.create_group('vars')
 
 
-def _keras3_object(obj):
+def _keras3_object(obj, module):
     """A Keras 2 ``{'class_name', 'config'}`` of an initializer / regularizer / constraint
     in Keras 3's words."""
     if not isinstance(obj, dict) or 'class_name' not in obj:
         return obj
-    name = obj['class_name']
-    return {'module': None, 'class_name': name, 'config': dict(obj.get('config') or {}),
+    config = dict(obj.get('config') or {})
+    if obj['class_name'] == 'VarianceScaling' and config.get('distribution') == 'normal':
+        config['distribution'] = 'truncated_normal'     # what Keras 2's 'normal' draws
+    return {'module': module, 'class_name': obj['class_name'], 'config': config,
             'registered_name': None}
 
 
@@ -863,15 +899,34 @@ def _keras3_layer(layer):
                 'config': {'name': layer.name, 'trainable': True, 'layers': layers},
                 'registered_name': None}
     if hasattr(layer, '_input_coordinates') and 'layers' in config:
+        # Keras 3 numbers a nested model's calls from 0; Keras 2 and graphc from 1 (node 0
+        # is the model's own input-to-output node).
+        from .engine.network import Network
+        shift = {sub.name for sub in layer.layers if isinstance(sub, Network)}
+
+        def renumber(entries):
+            return [[e[0], e[1] - 1 if e[0] in shift else e[1]] + list(e[2:])
+                    for e in entries]
+
         for entry, sub in zip(config['layers'], layer.layers):
             converted = _keras3_layer(sub)
             entry['class_name'] = converted['class_name']
             entry['config'] = converted['config']
             entry['module'] = converted['module']
             entry['registered_name'] = None
+            entry['inbound_nodes'] = [renumber(node) for node in entry['inbound_nodes']]
+        config['input_layers'] = renumber(config['input_layers'])
+        config['output_layers'] = renumber(config['output_layers'])
         return {'module': 'keras.src.models.functional', 'class_name': 'Functional',
                 'config': config, 'registered_name': None}
     config = dict(config)
+    for key, value in config.items():
+        if key.endswith('activation') and value in _KERAS3_CHANGED_ACTIVATIONS:
+            raise ValueError(
+                f"Layer {layer.name!r} ({name}): {key}={value!r} cannot be saved for Keras 3, "
+                f"whose hard_sigmoid is clip(x/6 + 0.5) where Keras 2's (graphc's) is "
+                f"clip(0.2*x + 0.5): the model would predict differently there. Save it as .h5 "
+                f"(read by Keras 2 and tf-keras), or build the layer with 'sigmoid'.")
     if name == 'InputLayer':
         config['batch_shape'] = list(config.pop('batch_input_shape'))
         config.pop('sparse', None)
@@ -880,7 +935,10 @@ def _keras3_layer(layer):
     if name == 'Embedding':
         config.pop('input_length', None)
     for key, value in list(config.items()):
-        if key.endswith(('_initializer', '_regularizer', '_constraint')):
-            config[key] = _keras3_object(value)
+        for suffix, module in (('_initializer', 'keras.initializers'),
+                               ('_regularizer', 'keras.regularizers'),
+                               ('_constraint', 'keras.constraints')):
+            if key.endswith(suffix):
+                config[key] = _keras3_object(value, module)
     return {'module': 'keras.layers', 'class_name': name, 'config': config,
             'registered_name': None}

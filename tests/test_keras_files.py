@@ -411,3 +411,29 @@ def test_keras_zip_weights_larger_than_the_model_needs_are_refused(tmp_path):
     with pytest.raises(ValueError, match='more than the'):
         load_model(path)
 
+
+
+# -- hard_sigmoid changed meaning in Keras 3 ---------------------------------------------------
+
+def test_keras3_hard_sigmoid_is_refused_on_loading():
+    with zipfile.ZipFile(fixture('k3_lstm.keras')) as archive:
+        cfg = json.loads(archive.read('config.json'))
+    cfg['config']['layers'][1]['config']['recurrent_activation'] = 'hard_sigmoid'
+    with pytest.raises(ValueError, match=r"'lstm'.*recurrent_activation='hard_sigmoid'"):
+        model_from_json(json.dumps(cfg))
+
+
+def test_tf_keras_hard_sigmoid_loads_as_keras2s():
+    with h5py.File(fixture('tfk_lstm.h5'), 'r') as f:
+        cfg = json.loads(saving._text(f.attrs['model_config']))
+    cfg['config']['layers'][1]['config']['recurrent_activation'] = 'hard_sigmoid'
+    model = model_from_json(json.dumps(cfg))
+    assert model.layers[0].cell.recurrent_activation.__name__ == 'hard_sigmoid'
+
+
+def test_saving_keras2_hard_sigmoid_for_keras3_is_refused(tmp_path):
+    from graphc.layers import LSTM
+    model = Sequential([LSTM(2, input_shape=(3, 2), name='rnn')])   # Keras 2's default
+    with pytest.raises(ValueError, match=r"'rnn'.*hard_sigmoid.*\.h5"):
+        model.save(str(tmp_path / 'm.keras'))
+    assert not os.listdir(tmp_path)
