@@ -48,7 +48,10 @@ def clone_model(model, input_tensors=None):
     """
     from .layers import deserialize
     if isinstance(model, Sequential):
-        layers = [deserialize({'class_name': type(la).__name__, 'config': la.get_config()})
+        # The configs come from the model in memory, not from a file: a Lambda's lambda is
+        # the user's own code, so safe mode does not apply.
+        layers = [deserialize({'class_name': type(la).__name__, 'config': la.get_config()},
+                              safe_mode=False)
                   for la in model.layers]
         clone = Sequential(name=None)
         if input_tensors is not None:
@@ -61,7 +64,7 @@ def clone_model(model, input_tensors=None):
             clone.build(model.inputs[0]._keras_shape)
         return clone
     config = model.get_config()
-    clone = Model.from_config(config)
+    clone = Model.from_config(config, safe_mode=False)     # in memory: see above
     if input_tensors is not None:
         outputs = clone(input_tensors)
         return Model(input_tensors, outputs, name=None)

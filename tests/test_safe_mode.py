@@ -144,11 +144,32 @@ def test_lambda_of_a_named_function_loads_in_safe_mode(tmp_path):
     np.testing.assert_allclose(loaded.predict(x), 2 * x)
     clone = model_from_json(model.to_json(), custom_objects=objects)
     assert clone.get_layer('named').function is times_two
-    # without custom_objects the name is found in its module, already imported here
-    assert model_from_json(model.to_json()).get_layer('named').function is times_two
+    # Without custom_objects, safe mode does not look the name up in its module; the opt-in
+    # finds it there (the module is already imported).
+    with pytest.raises(sm.UnsafeDeserializationError, match="function 'times_two' of module"):
+        model_from_json(model.to_json())
+    assert model_from_json(model.to_json(), safe_mode=False).get_layer('named').function \
+        is times_two
     unknown = model.to_json().replace(f'"module": "{__name__}"', '"module": "not_imported_mod"')
     with pytest.raises(ValueError, match="unknown function 'times_two'"):
-        model_from_json(unknown)
+        model_from_json(unknown, safe_mode=False)
+
+
+def write_marker(t, path):
+    """An imported function a hostile file could name, with arguments of its choosing."""
+    open(path, 'a').close()
+    return t
+
+
+def test_a_file_cannot_call_an_imported_function_by_name_in_safe_mode(saved, marker):
+    config = {'name': 'by_name', 'function': 'write_marker', 'function_type': 'function',
+              'module': __name__, 'output_shape': None, 'output_shape_type': 'raw',
+              'arguments': {'path': marker}}
+    with pytest.raises(sm.UnsafeDeserializationError, match="Lambda layer 'by_name'"):
+        Lambda.from_config(config)
+    assert not os.path.exists(marker)
+    Lambda.from_config(config, safe_mode=False)(Input(shape=(3,)))
+    assert os.path.exists(marker)                  # the opt-in does find and run it
 
 
 def test_lambda_output_shape_bytecode_is_refused_too():
@@ -202,3 +223,11 @@ def test_keras_3_function_configs_go_through_the_same_guard(saved, marker):
         is times_two
     with pytest.raises(ValueError, match="cannot read the saved function"):
         Lambda.from_config(dict(keras3, function={'class_name': 'Other', 'config': {}}))
+
+
+def test_clone_model_of_an_in_memory_lambda_model_is_not_refused(saved, marker):
+    from graphc.models import clone_model
+    clone = clone_model(saved['sequential'])           # the user's own code, not a file
+    assert [type(la).__name__ for la in clone.layers] == ['Lambda', 'Dense']
+    assert clone_model(saved['functional']).get_layer('evil') is not None
+    assert sm.in_safe_mode()                           # the scope did not leak

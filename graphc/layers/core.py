@@ -443,6 +443,7 @@ class Lambda(Layer):
     @classmethod
     def _from_config(cls, config, custom_objects):
         from ..utils.generic_utils import get_custom_objects
+        from ..utils.safe_mode import UnsafeDeserializationError, in_safe_mode
         config = copy.deepcopy(config)
         globs = dict(globals())
         globs.update(get_custom_objects())
@@ -473,6 +474,17 @@ class Lambda(Layer):
                     return globs[value]
                 # A named function is found where it was defined, if that module is already
                 # imported (the file only names it: nothing is imported or run because of it).
+                # Not in safe mode: a file could then call any function of any imported module
+                # with arguments of its choosing (Keras 3's CVE-2025-1550 and its sequels), so
+                # safe mode only resolves custom and registered objects.
+                if modules[what] and in_safe_mode():
+                    raise UnsafeDeserializationError(
+                        f"Lambda layer {config.get('name')!r}: the file names the function "
+                        f"{value!r} of module {modules[what]!r}. In safe mode a saved function "
+                        f"is only looked up among custom objects: pass it in custom_objects "
+                        f"(or register it with custom_object_scope / get_custom_objects()), "
+                        f"or, if you trust this file, pass safe_mode=False to look it up in "
+                        f"its module (or call graphc.config.enable_unsafe_deserialization()).")
                 found = _function_in_loaded_module(modules[what], value)
                 if found is not None:
                     return found

@@ -107,17 +107,26 @@ def test_a_lambda_of_a_named_function_reloads_without_custom_objects(tmp_path):
     assert config['output_shape_module'] == __name__
     path = str(tmp_path / 'cube.h5')
     model.save(path)
-    loaded = load_model(path, compile=False)   # safe mode stays on: no bytecode
+    # Looking a name up in any imported module is opt-in (safe mode resolves custom objects
+    # only: a file could otherwise call any imported function with its own arguments).
+    with pytest.raises(ValueError, match="function 'cube' of module .*custom_objects"
+                                         ".*safe_mode=False"):
+        load_model(path, compile=False)
+    loaded = load_model(path, compile=False, safe_mode=False)   # no bytecode either way
     layer = loaded.get_layer('cube')
     assert layer.function is cube and layer._output_shape is cube_shape
     np.testing.assert_allclose(loaded.predict(np.array([[2., -1.]], 'float32')), [[8., -1.]])
+    objects = {'cube': cube, 'cube_shape': cube_shape}
+    assert load_model(path, compile=False, custom_objects=objects).get_layer('cube').function \
+        is cube
     assert 'graphc_never_imported_module' not in sys.modules
     config['module'] = 'graphc_never_imported_module'
     with pytest.raises(ValueError, match="unknown function 'cube'.*graphc_never_imported_module"
                                          ".*import the module"):
-        Lambda.from_config(config)
+        Lambda.from_config(config, safe_mode=False)
     assert 'graphc_never_imported_module' not in sys.modules   # nothing was imported
-    assert Lambda.from_config(config, custom_objects={'cube': abs}).function is abs
+    assert Lambda.from_config(config, custom_objects={'cube': abs, 'cube_shape': cube_shape}
+                              ).function is abs
 
 
 def test_set_learning_phase_holds_for_predict_and_evaluate():
