@@ -140,6 +140,16 @@ def fit_generator(model, generator, steps_per_epoch=None, epochs=1, verbose=1, c
                         {'epochs': epochs, 'steps': steps_per_epoch, 'verbose': verbose,
                          'do_validation': do_validation, 'metrics': callback_metrics},
                         verbose, 'steps')
+    # As in fit, callbacks see the validation arrays (x + y + sample weights [+ phase]).
+    val_ins = None
+    if val_arrays is not None:
+        vx, vy, vsw = model._standardize_user_data(
+            val_arrays[0], val_arrays[1],
+            sample_weight=val_arrays[2] if len(val_arrays) == 3 else None,
+            where='fit_generator (validation_data)')
+        val_ins = vx + vy + vsw + model._lp(0)
+    for c in cb:
+        c.validation_data = val_ins
     model.stop_training = False
     cb.on_train_begin()
     pending = first

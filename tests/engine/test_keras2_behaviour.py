@@ -146,3 +146,30 @@ def test_set_learning_phase_holds_for_predict_and_evaluate():
         K.clear_session()
     assert K.learning_phase_value() == 0
     assert (model.predict(ones) == 0).sum() == 0
+
+
+def test_fit_generator_gives_callbacks_the_validation_arrays():
+    from graphc.callbacks import Callback
+
+    class Record(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.seen = self.validation_data
+
+    def batches():
+        while True:
+            yield np.ones((2, 2), 'float32'), np.ones((2, 1), 'float32')
+
+    model = Sequential([Dense(1, input_shape=(2,))])
+    model.compile('sgd', 'mse')
+    vx, vy = np.arange(6, dtype='float32').reshape(3, 2), np.zeros((3, 1), 'float32')
+    record = Record()
+    model.fit_generator(batches(), steps_per_epoch=1, epochs=1, validation_data=(vx, vy),
+                        callbacks=[record], verbose=0)
+    x_seen, y_seen, weights_seen = record.seen        # as fit gives them
+    np.testing.assert_array_equal(x_seen, vx)
+    np.testing.assert_array_equal(y_seen, vy)
+    np.testing.assert_array_equal(weights_seen, np.ones(3))
+    record = Record()
+    model.fit_generator(batches(), steps_per_epoch=1, epochs=1, validation_data=batches(),
+                        validation_steps=1, callbacks=[record], verbose=0)
+    assert record.seen is None                          # a generator: no arrays to give
