@@ -246,10 +246,23 @@ def _check_activations(config, label, keras3):
                 f"the model in graphc with a custom activation and load_weights.")
 
 
+# Keras 2's CuDNN layers are the plain RNN layers with CuDNN's fixed choices; their weights
+# are converted on loading (convert_rnn_weights).
+_CUDNN_LAYERS = {
+    'CuDNNLSTM': ('LSTM', {'activation': 'tanh', 'recurrent_activation': 'sigmoid'}),
+    'CuDNNGRU': ('GRU', {'activation': 'tanh', 'recurrent_activation': 'sigmoid',
+                         'reset_after': True}),
+}
+
+
 def _normalize_layer(obj, classes, user, keras3=False):
     """One ``{'class_name', 'config', ...}`` layer (or model) entry, in place of a copy."""
     obj = _strip_location(dict(obj))
     name = obj['class_name']
+    if name in _CUDNN_LAYERS and name not in user:
+        name, fixed = _CUDNN_LAYERS[name]
+        obj['class_name'] = name
+        obj['config'] = dict(obj.get('config') or {}, **fixed)
     if name == 'Functional':
         obj['class_name'] = name = 'Model'
     config = obj.get('config')
@@ -341,6 +354,47 @@ def normalize_model_config(config, custom_objects=None):
         return config
     classes, user = _layer_classes(custom_objects)
     return _normalize_layer(copy.deepcopy(config), classes, user, _is_keras3_config(config))
+
+
+def _per_gate(kernel, n_gates, transform):
+    return np.hstack([transform(k) for k in np.hsplit(kernel, n_gates)])
+
+
+def _from_cudnn_input(kernel):
+    # Keras 2 stores a CuDNN layer's input kernel per gate as the transpose of the Keras
+    # kernel read back in Fortran order; this undoes it.
+    return kernel.T.reshape(kernel.shape, order='F')
+
+
+def convert_rnn_weights(layer, weights):
+    """Weights written by Keras 2's CuDNNLSTM / CuDNNGRU, as graphc's LSTM / GRU hold them
+    (Keras 2.2.4's conversion): the input kernels are re-laid out gate by gate, the
+    recurrent kernels transposed gate by gate; CuDNNLSTM's separate input and recurrent
+    biases are summed, CuDNNGRU's become GRU(reset_after=True)'s two rows. Other weights are
+    returned unchanged. A file's layer is recognised by its bias size.
+
+    Raises:
+        ValueError when CuDNNGRU weights meet a GRU with ``reset_after=False``.
+    """
+    cls = type(layer).__name__
+    if cls not in ('LSTM', 'GRU') or len(weights) != 3:
+        return weights
+    kernel, recurrent, bias = (np.asarray(w) for w in weights)
+    units = recurrent.shape[0]
+    n_gates = 4 if cls == 'LSTM' else 3
+    if bias.shape != (2 * units * n_gates,):
+        return weights
+    if cls == 'GRU' and not getattr(layer, 'reset_after', False):
+        raise ValueError(f"Layer {layer.name!r}: the file holds CuDNNGRU weights, which only "
+                         f"load into a GRU with reset_after=True (and "
+                         f"recurrent_activation='sigmoid')")
+    kernel = _per_gate(kernel, n_gates, _from_cudnn_input)
+    recurrent = _per_gate(recurrent, n_gates, lambda k: k.T)
+    if cls == 'LSTM':
+        bias = bias[:units * n_gates] + bias[units * n_gates:]
+    else:
+        bias = bias.reshape(2, units * n_gates)
+    return [kernel, recurrent, bias]
 
 
 # --------------------------------------------------------------------------------------------

@@ -459,8 +459,9 @@ def preprocess_weights_for_loading(layer, weights, original_keras_version=None,
                                    original_backend=None, reshape=False):
     """Convert weights read from a file to what ``layer`` holds.
 
-    Only the conversions between Keras 2 backends apply (graphc keeps Keras 2's weight layout
-    for every layer): convolution kernels written by the Theano backend are flipped; for
+    Keras 2.2.4's conversions (graphc keeps Keras 2's weight layout for every layer):
+    convolution kernels written by the Theano backend are flipped; CuDNNLSTM / CuDNNGRU
+    weights become LSTM / GRU weights (``keras_formats.convert_rnn_weights``); for
     ``Bidirectional`` both halves are converted; with ``reshape=True`` an array of the right
     size but another shape is reshaped.
 
@@ -485,6 +486,9 @@ def preprocess_weights_for_loading(layer, weights, original_keras_version=None,
         backward = preprocess_weights_for_loading(layer.backward_layer, weights[half:],
                                                   original_keras_version, original_backend)
         weights = forward + backward
+    if cls in ('LSTM', 'GRU'):
+        from .keras_formats import convert_rnn_weights   # CuDNNLSTM / CuDNNGRU weights
+        weights = convert_rnn_weights(layer, weights)
     if cls in _CONV_LAYERS and original_backend == 'theano' and weights:
         weights[0] = _convert_kernel(weights[0])
         if cls == 'ConvLSTM2D' and len(weights) > 1:

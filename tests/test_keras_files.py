@@ -437,3 +437,78 @@ def test_saving_keras2_hard_sigmoid_for_keras3_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"'rnn'.*hard_sigmoid.*\.h5"):
         model.save(str(tmp_path / 'm.keras'))
     assert not os.listdir(tmp_path)
+
+
+# -- Keras 2's CuDNNLSTM / CuDNNGRU weights into the CPU layers --------------------------------
+
+def _to_cudnn(kernel, recurrent, n_gates):
+    """Keras 2's layout of a CuDNN layer's kernels (the inverse of its loading conversion)."""
+    def per_gate(k, f):
+        return np.hstack([f(b) for b in np.hsplit(k, n_gates)])
+    return (per_gate(kernel, lambda b: b.T.reshape(b.shape, order='C')),
+            per_gate(recurrent, lambda b: b.T))
+
+
+def _cudnn_file(path, model, cls, weights):
+    layer = model.layers[0]
+    config = dict(layer.get_config())
+    keep = ('name', 'trainable', 'units', 'return_sequences', 'return_state', 'go_backwards',
+            'stateful', 'kernel_initializer', 'recurrent_initializer', 'bias_initializer',
+            'kernel_regularizer', 'recurrent_regularizer', 'bias_regularizer',
+            'activity_regularizer', 'kernel_constraint', 'recurrent_constraint',
+            'bias_constraint', 'batch_input_shape', 'dtype')
+    layer_config = {k: v for k, v in config.items() if k in keep}
+    if cls == 'CuDNNLSTM':
+        layer_config['unit_forget_bias'] = True
+    model_config = {'class_name': 'Sequential', 'config': {'name': 'rnn', 'layers': [
+        {'class_name': cls, 'config': layer_config}]}}
+    with h5py.File(path, 'w') as f:
+        f.attrs['keras_version'] = np.bytes_(b'2.2.4')
+        f.attrs['backend'] = np.bytes_(b'tensorflow')
+        f.attrs['model_config'] = np.bytes_(json.dumps(model_config).encode())
+        g = f.create_group('model_weights')
+        g.attrs['layer_names'] = np.array([layer.name.encode()])
+        lg = g.create_group(layer.name)
+        names = [f'{layer.name}/{n}:0' for n in ('kernel', 'recurrent_kernel', 'bias')]
+        lg.attrs['weight_names'] = np.array([n.encode() for n in names])
+        for n, value in zip(names, weights):
+            lg.create_dataset(n, data=value)
+
+
+def test_cudnn_lstm_weights_load_into_lstm(tmp_path):
+    from graphc.layers import LSTM
+    rng = np.random.default_rng(5)
+    model = Sequential([LSTM(3, recurrent_activation='sigmoid', input_shape=(4, 2),
+                             name='cudnn_lstm_1')])
+    kernel, recurrent, bias = [rng.normal(size=w.shape).astype('float32')
+                               for w in model.get_weights()]
+    model.set_weights([kernel, recurrent, bias])
+    k, rk = _to_cudnn(kernel, recurrent, 4)
+    split = rng.normal(size=bias.shape).astype('float32')
+    path = str(tmp_path / 'cudnn_lstm.h5')
+    _cudnn_file(path, model, 'CuDNNLSTM', [k, rk, np.concatenate([bias - split, split])])
+    loaded = load_quietly(path, compile=False)
+    assert type(loaded.layers[0]).__name__ == 'LSTM'
+    x = rng.normal(size=(2, 4, 2)).astype('float32')
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-5, atol=1e-5)
+
+
+def test_cudnn_gru_weights_load_into_gru_reset_after(tmp_path):
+    from graphc.layers import GRU
+    rng = np.random.default_rng(6)
+    model = Sequential([GRU(3, recurrent_activation='sigmoid', reset_after=True,
+                            input_shape=(4, 2), name='cudnn_gru_1')])
+    kernel, recurrent, bias = [rng.normal(size=w.shape).astype('float32')
+                               for w in model.get_weights()]
+    model.set_weights([kernel, recurrent, bias])
+    k, rk = _to_cudnn(kernel, recurrent, 3)
+    path = str(tmp_path / 'cudnn_gru.h5')
+    _cudnn_file(path, model, 'CuDNNGRU', [k, rk, bias.reshape(-1)])
+    loaded = load_quietly(path, compile=False)
+    assert loaded.layers[0].reset_after
+    x = rng.normal(size=(2, 4, 2)).astype('float32')
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-5, atol=1e-5)
+    # Into a GRU without reset_after (Keras 2's default): a clear error.
+    plain = Sequential([GRU(3, input_shape=(4, 2), name='cudnn_gru_1')])
+    with pytest.raises(ValueError, match='reset_after=True'):
+        plain.load_weights(path)
