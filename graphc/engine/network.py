@@ -653,6 +653,11 @@ class Network(Layer):
         import yaml
         return yaml.dump(json.loads(self.to_json()), **kwargs)
 
+    def __reduce__(self):
+        # pickle.dumps(model): the model's saved HDF5 bytes (see graphc.engine.pickling)
+        from .pickling import model_from_bytes, model_to_bytes
+        return model_from_bytes, model_to_bytes(self)
+
     def save(self, filepath, overwrite=True, include_optimizer=True):
         """Save architecture, weights and optimizer state to one HDF5 file (graphc.saving)."""
         from .. import saving

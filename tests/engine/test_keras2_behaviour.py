@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from graphc import backend as K
-from graphc.layers import Dense, Dropout, Input, Lambda, Reshape, SimpleRNN
+from graphc.layers import Dense, Dropout, Input, Lambda, Layer, Reshape, SimpleRNN
 from graphc.models import Model, Sequential
 
 
@@ -173,3 +173,55 @@ def test_fit_generator_gives_callbacks_the_validation_arrays():
     model.fit_generator(batches(), steps_per_epoch=1, epochs=1, validation_data=batches(),
                         validation_steps=1, callbacks=[record], verbose=0)
     assert record.seen is None                          # a generator: no arrays to give
+
+
+XX
+    def build(self, input_shape):
+        self.w = self.add_weight('w', (int(input_shape[-1]),), initializer='ones')
+        self.built = True
+
+    def call(self, x):
+        return x * self.w
+
+
+def test_pickling_a_model_round_trips_weights_and_optimizer_state():
+    import pickle
+    rng = np.random.RandomState(0)
+    x, y = rng.rand(8, 3).astype('float32'), rng.rand(8, 2).astype('float32')
+    model = Sequential([Scale(input_shape=(3,)), Dense(2), Lambda(lambda t: t * 3.)])
+    model.compile('adam', 'mse', metrics=['mae'])
+    model.fit(x, y, epochs=2, verbose=0)
+    clone = pickle.loads(pickle.dumps(model))
+    assert type(clone.layers[0]) is Scale and clone is not model
+    np.testing.assert_allclose(clone.predict(x), model.predict(x), rtol=1e-6)
+    state = K.batch_get_value(model.optimizer.weights)
+    assert len(state) > 1 and int(state[0]) == 2          # iterations, then Adam's moments
+    for a, b in zip(state, K.batch_get_value(clone.optimizer.weights)):
+        np.testing.assert_array_equal(a, b)
+    # training goes on from the same state: the same next step
+    first = model.fit(x, y, epochs=1, shuffle=False, verbose=0).history['loss']
+    again = clone.fit(x, y, epochs=1, shuffle=False, verbose=0).history['loss']
+    np.testing.assert_allclose(first, again, rtol=1e-6)
+
+
+def test_pickling_an_uncompiled_functional_model():
+    import pickle
+    inp = Input((3,))
+    model = Model(inp, Dense(1)(inp))
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')     # no "not compiled" warning on loading
+        clone = pickle.loads(pickle.dumps(model))
+    a = np.ones((2, 3), 'float32')
+    np.testing.assert_allclose(clone.predict(a), model.predict(a))
+    assert getattr(clone, 'optimizer', None) is None
+
+
+def test_a_subclassed_model_says_it_cannot_be_pickled():
+    import pickle
+
+    class Custom(Model):
+        def call(self, inputs):
+            return inputs
+
+    with pytest.raises(TypeError, match='only Sequential and functional models'):
+        pickle.dumps(Custom())
