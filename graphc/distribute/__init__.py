@@ -173,10 +173,18 @@ def load_model(filepath, custom_objects=None, compile=True):
     return model
 
 
-def stats():
+def stats(reset=False):
     """Time and bytes spent in collectives by this rank: ``{'allreduce_s', 'allreduce_calls',
-    'allreduce_bytes', 'bcast_s'}``."""
-    return dict(_strategy().comm.stats)
+    'allreduce_bytes', 'bcast_s'}`` (the allreduce time includes waiting for slower ranks).
+
+    Args:
+        reset: start counting afresh after reading.
+    """
+    comm = _strategy().comm
+    figures = dict(comm.stats)
+    if reset:
+        comm.reset_stats()
+    return figures
 
 
 def __getattr__(name):

@@ -46,6 +46,8 @@ def main():
     p.add_argument('--checkpoint', default=None)
     p.add_argument('--how', default='kill')
     p.add_argument('--generator', action='store_true')
+    p.add_argument('--auto', action='store_true',
+                   help='init(all_models=True) and an unchanged optimizer and callbacks')
     args = p.parse_args()
 
     import graphc
@@ -53,9 +55,11 @@ def main():
     rank = 0
     if not args.single:
         import graphc.distribute as hvd
-        hvd.init(seed=123)
+        hvd.init(seed=123, all_models=args.auto)
         rank = hvd.rank()
-        opt = hvd.DistributedOptimizer(Adam(lr=0.01, clipnorm=1.0))
+        opt = Adam(lr=0.01, clipnorm=1.0)
+        if not args.auto:
+            opt = hvd.DistributedOptimizer(opt)
     else:
         opt = Adam(lr=0.01, clipnorm=1.0)
     if args.resume:
@@ -69,7 +73,7 @@ def main():
     callbacks = []
     if args.checkpoint:
         callbacks.append(graphc.callbacks.ModelCheckpoint(args.checkpoint))
-    if not args.single:
+    if not args.single and not args.auto:
         callbacks.append(hvd.BroadcastGlobalVariablesCallback(0))
         callbacks.append(hvd.MetricAverageCallback())
     if args.mode == 'die':

@@ -121,9 +121,10 @@ def test_resume_from_checkpoint_matches_uninterrupted(tmp_path):
 
 
 @needs_mpi
-def test_sequence_is_sharded_and_ranks_agree(tmp_path):
+def test_unchanged_program_with_a_sequence_is_sharded_and_ranks_agree(tmp_path):
+    # init(all_models=True): no DistributedOptimizer, no graphc.distribute callbacks
     out = str(tmp_path / 'gen')
-    p, _ = _run(['train', out, '--generator', '--shuffle'], ranks=2)
+    p, _ = _run(['train', out, '--generator', '--shuffle', '--auto'], ranks=2)
     _ok(p)
     for a, b in zip(_weights(out, 0), _weights(out, 1)):
         np.testing.assert_array_equal(a, b)
