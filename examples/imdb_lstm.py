@@ -1,14 +1,17 @@
 """An LSTM sequence classifier: Embedding -> LSTM -> Dense(1, sigmoid), binary crossentropy,
-Adam, then the test accuracy (the structure of Keras 2's imdb_lstm.py).
+Adam, then the test accuracy (the structure of Keras 2's imdb_lstm.py, with
+``graphc.preprocessing.sequence.pad_sequences``).
 
 The IMDB reviews (graphc.datasets.imdb) are downloaded on first use. When the download is not
 reachable, or with ``--offline``, the program says so and classifies sequences read from
 scikit-learn's handwritten digits instead. No labelled text corpus ships with any package
 installed here (scikit-learn's text sets, e.g. 20 newsgroups, are downloads too), so the
-fallback is a real data set turned into token sequences: each 8x8 scan is read top to bottom
-as 8 "words", one per pixel row, the word being the row's on/off pixel pattern (a vocabulary
-of 256 row shapes). The label asks a question about the whole sequence, like a review's
-sentiment: is the digit one of 0-4 (0) or 5-9 (1)?
+fallback is a real data set turned into text: each 8x8 scan is read top to bottom as 8
+"words", one per pixel row, the word naming the row's on/off pixel pattern (e.g.
+``row00111100``). A ``Tokenizer`` builds the vocabulary from the training texts (rows it never
+saw become its ``oov_token``), like a program that tokenizes its own corpus. The label asks a
+question about the whole sequence, like a review's sentiment: is the digit one of 0-4 (0) or
+5-9 (1)?
 
 Run:  python examples/imdb_lstm.py [--epochs 15] [--batch-size 32] [--quick] [--offline]
 """
@@ -19,39 +22,46 @@ import numpy as np
 
 from graphc.layers import LSTM, Dense, Embedding
 from graphc.models import Sequential
-
-
-def pad_sequences(sequences, maxlen):
-    """Int32 array (n, maxlen): each sequence's last ``maxlen`` items, zero-padded in front
-    (the defaults of keras.preprocessing.sequence.pad_sequences)."""
-    out = np.zeros((len(sequences), maxlen), dtype='int32')
-    for i, seq in enumerate(sequences):
-        seq = list(seq)[-maxlen:]
-        if seq:
-            out[i, -len(seq):] = seq
-    return out
+from graphc.preprocessing import sequence
+from graphc.preprocessing.text import Tokenizer
 
 
 def load_imdb(max_features, maxlen):
     from graphc.datasets import imdb
     (x_train, y_train), (x_test, y_test) = imdb.load_data(num_words=max_features)
-    return ((pad_sequences(x_train, maxlen), y_train), (pad_sequences(x_test, maxlen), y_test),
-            'IMDB reviews', max_features)
+    x_train = sequence.pad_sequences(x_train, maxlen=maxlen)
+    x_test = sequence.pad_sequences(x_test, maxlen=maxlen)
+    return (x_train, y_train), (x_test, y_test), 'IMDB reviews', max_features
 
 
-def load_digit_rows():
-    """Digits as sequences of row tokens: token = 1 + the row's 8-bit on/off pattern."""
+def digit_row_texts():
+    """Digits as texts of 8 row words ('row' + the row's on/off pixels) and labels."""
     from sklearn.datasets import load_digits
     digits = load_digits()
-    bits = (digits.images >= 8).astype('int32')                  # (n, 8 rows, 8 pixels)
-    tokens = 1 + (bits * (2 ** np.arange(8))).sum(axis=2)        # (n, 8) in 1..256; 0 = pad
+    bits = (digits.images >= 8).astype(int)                      # (n, 8 rows, 8 pixels)
+    texts = [' '.join('row' + ''.join(map(str, row)) for row in image) for image in bits]
     labels = (digits.target >= 5).astype('int32')
-    order = np.random.RandomState(0).permutation(len(tokens))
-    split = int(0.8 * len(tokens))
+    return texts, labels
+
+
+def load_digit_rows(max_features, maxlen):
+    """The digit-row texts, tokenized by a Tokenizer fitted on the training part."""
+    texts, labels = digit_row_texts()
+    order = np.random.RandomState(0).permutation(len(texts))
+    split = int(0.8 * len(texts))
     train, test = order[:split], order[split:]
-    return ((tokens[train].astype('int32'), labels[train]),
-            (tokens[test].astype('int32'), labels[test]),
-            "scikit-learn digits read as sequences of 8 pixel-row tokens", 257)
+    tokenizer = Tokenizer(num_words=max_features, oov_token='<unk>')
+    tokenizer.fit_on_texts([texts[i] for i in train])
+    x_train = tokenizer.texts_to_sequences([texts[i] for i in train])
+    x_test = tokenizer.texts_to_sequences([texts[i] for i in test])
+    vocab = min(max_features, len(tokenizer.word_index) + 1)
+    print(f'Tokenizer: {len(tokenizer.word_index)} distinct words in '
+          f'{tokenizer.document_count} training texts; e.g. {texts[train[0]]!r} -> '
+          f'{x_train[0]}')
+    maxlen = min(maxlen, max(len(s) for s in x_train))
+    return ((sequence.pad_sequences(x_train, maxlen=maxlen), labels[train]),
+            (sequence.pad_sequences(x_test, maxlen=maxlen), labels[test]),
+            "scikit-learn digits read as texts of 8 pixel-row words", vocab)
 
 
 def main(argv=None):
@@ -79,7 +89,7 @@ def main(argv=None):
         print("Using scikit-learn's handwritten digits as token sequences instead (no "
               "labelled text ships with an installed package): 8 row tokens per image, "
               "label = digit >= 5.")
-        data = load_digit_rows()
+        data = load_digit_rows(max_features, maxlen)
     (x_train, y_train), (x_test, y_test), name, vocab = data
     if args.quick:
         x_train, y_train = x_train[:4000], y_train[:4000]

@@ -26,6 +26,7 @@ FALLBACK = "scikit-learn's handwritten digits"   # what an offline run must say 
 CASES = {
     'mnist_cnn': (['--offline'], {'Test accuracy': 0.80}, FALLBACK),
     'imdb_lstm': (['--offline'], {'Test accuracy': 0.70}, FALLBACK),
+    'cifar10_cnn': (['--offline'], {'Test accuracy': 0.80}, FALLBACK),
     'lstm_text_generation': ([], {'Test accuracy': 0.25}, '----- temperature 0.5'),
     'babi_memnn': ([], {'Test accuracy': 0.35}, 'Where is'),
     'multi_io': ([], {'Test accuracy (main_output)': 0.80,
