@@ -225,3 +225,39 @@ def test_a_subclassed_model_says_it_cannot_be_pickled():
 
     with pytest.raises(TypeError, match='only Sequential and functional models'):
         pickle.dumps(Custom())
+
+
+def test_clone_model_with_input_tensors_and_user_layers():
+    from graphc.layers import Add
+    from graphc.models import clone_model
+    a, b = Input((3,), name='a'), Input((3,), name='b')
+    shared = Dense(3, name='shared')
+    out = Dense(2, name='head')(Add()([shared(a), Scale(name='scale')(shared(b))]))
+    model = Model([a, b], out, name='two_inputs')
+    p, q = K.placeholder(shape=(None, 3)), Input((3,), name='q')
+    wrapped = clone_model(model, input_tensors=[p, q])   # a plain tensor gets an Input layer
+    assert wrapped.inputs[0] is p and wrapped.inputs[1] is q
+    assert wrapped.layers[0].name == 'input_wrapper_for_a'
+    clone = clone_model(model, input_tensors=[Input((3,)), Input((3,))])
+    assert clone.name == 'two_inputs'
+    assert type(clone.get_layer('scale')) is Scale           # the user's class, no lookup
+    assert clone.get_layer('shared') is not shared
+    assert len(clone.get_layer('shared')._inbound_nodes) == 2   # still shared in the clone
+    clone.set_weights(model.get_weights())
+    data = [np.random.RandomState(1).rand(2, 3).astype('float32') for _ in range(2)]
+    np.testing.assert_allclose(clone.predict(data), model.predict(data), rtol=1e-6)
+    with pytest.raises(ValueError, match='has 2 input.*holds 1'):
+        clone_model(model, input_tensors=q)
+
+
+def test_clone_sequential_on_a_tensor():
+    from graphc.models import clone_model
+    model = Sequential([Scale(input_shape=(3,)), Dense(2)], name='seq')
+    x = Input((3,))
+    clone = clone_model(model, input_tensors=x)
+    assert isinstance(clone, Sequential) and clone.inputs[0] is x
+    assert [type(la) for la in clone.layers] == [Scale, Dense]
+    placeholder = K.placeholder(shape=(None, 3))
+    assert clone_model(model, input_tensors=placeholder).inputs[0] is placeholder
+    with pytest.raises(ValueError, match='functional API'):
+        clone_model(model, input_tensors=Dense(3)(Input((4,))))
