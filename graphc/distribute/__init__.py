@@ -122,17 +122,29 @@ def local_size():
     return _strategy().comm.local_size
 
 
-def DistributedOptimizer(optimizer):
+def DistributedOptimizer(optimizer, name=None, compression=None, **kwargs):
     """Mark ``optimizer`` (an instance or a name) for data-parallel training and return it.
 
     A model compiled with it trains with a split step: gradients on each rank's samples, one
     allreduce averaging them (packed into one buffer), then the optimizer's update, which is
     the same on every rank. The optimizer keeps its class, so saved models load anywhere.
 
+    Args:
+        optimizer: a graphc optimizer or its name.
+        name, device_dense, device_sparse, sparse_as_dense: Horovod's arguments, accepted and
+            without effect here (one process per CPU rank, dense gradients).
+        compression: only None (gradients travel as float32).
+
     Example:
         >>> model.compile(optimizer=DistributedOptimizer(SGD(0.01)), loss='mse')
     """
     from .. import optimizers
+    unknown = sorted(set(kwargs) - {'device_dense', 'device_sparse', 'sparse_as_dense'})
+    if unknown:
+        raise TypeError(f"DistributedOptimizer: unknown argument(s) {unknown}")
+    if compression is not None:
+        raise NotImplementedError("DistributedOptimizer: gradient compression is not "
+                                  "supported; gradients are averaged as float32")
     optimizer = optimizers.get(optimizer)
     _strategy()
     optimizer._graphc_distributed = True
@@ -188,7 +200,8 @@ def stats(reset=False):
 
 
 def __getattr__(name):
-    if name in ('BroadcastGlobalVariablesCallback', 'MetricAverageCallback'):
-        from . import callbacks
-        return getattr(callbacks, name)
+    if name in ('BroadcastGlobalVariablesCallback', 'MetricAverageCallback', 'callbacks'):
+        import importlib          # hvd.callbacks.X as in horovod.keras, or hvd.X
+        module = importlib.import_module(f'{__name__}.callbacks')
+        return module if name == 'callbacks' else getattr(module, name)
     raise AttributeError(f"module 'graphc.distribute' has no attribute {name!r}")

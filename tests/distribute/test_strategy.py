@@ -103,3 +103,12 @@ def test_distributed_optimizer_needs_init():
         pytest.skip('initialised by another test in this process')
     with pytest.raises(RuntimeError, match=r'graphc.distribute.init\(\) first'):
         dist.DistributedOptimizer('sgd')
+
+
+def test_horovod_spellings_resolve():
+    import graphc.distribute as hvd
+    assert hvd.callbacks.BroadcastGlobalVariablesCallback is hvd.BroadcastGlobalVariablesCallback
+    with pytest.raises(NotImplementedError, match='compression is not supported'):
+        hvd.DistributedOptimizer('sgd', compression=object())
+    with pytest.raises(TypeError, match=r"unknown argument\(s\) \['backward_passes'\]"):
+        hvd.DistributedOptimizer('sgd', backward_passes=2)
