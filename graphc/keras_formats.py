@@ -842,12 +842,14 @@ def _load_keras3_optimizer(model, group, where):
 # Writing Keras 3's .keras zip
 # --------------------------------------------------------------------------------------------
 
-def save_keras_zip(model, filepath, overwrite=True):
-    """Write ``model`` as a Keras 3 ``.keras`` file (architecture and weights), atomically.
+def save_keras_zip(model, filepath, overwrite=True, include_optimizer=True):
+    """Write ``model`` as a Keras 3 ``.keras`` file, atomically.
 
     Keras 3 rebuilds the model from config.json (graphc's Keras 2 config, in Keras 3's
-    words) and reads model.weights.h5 by its layer paths. The optimizer state is not
-    written (load_model gives an uncompiled model; compile it again).
+    words) and reads model.weights.h5 by its layer paths. For a compiled model whose
+    optimizer Keras 3 has with the same state (SGD, RMSprop, Adagrad, Adam without amsgrad,
+    Adamax), the compile configuration and the optimizer state are written too, so training
+    continues in Keras 3 (or in graphc); other optimizers are left out with a warning.
     """
     from .saving import _ask_to_overwrite, _file_mode
     path = os.fspath(filepath)
@@ -857,12 +859,19 @@ def save_keras_zip(model, filepath, overwrite=True):
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"Cannot save to {path}: the folder {folder} does not exist")
     config = _keras3_layer(model)
+    compile_config, state = (None, None)
+    if include_optimizer and getattr(model, 'optimizer', None) is not None:
+        compile_config, state = _keras3_compile(model)
+    if compile_config is not None:
+        config['compile_config'] = compile_config
     metadata = {'keras_version': '3.0.0', 'date_saved': '', 'graphc': True}
     weights = io.BytesIO()
     from .saving import _h5py
     with _h5py().File(weights, 'w') as f:
         _write_keras3_weights(model, f)
-        f.create_group('optimizer').create_group('vars')
+        opt_vars = f.create_group('optimizer').create_group('vars')
+        for i, value in enumerate(state or []):
+            opt_vars.create_dataset(str(i), data=np.asarray(value))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f'.{os.path.basename(path)}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as fh:
@@ -883,6 +892,60 @@ def save_keras_zip(model, filepath, overwrite=True):
 def _json_default(obj):
     from .saving import _json_default as default
     return default(obj)
+
+
+# graphc optimizer -> (Keras 3 class, {graphc config key: Keras 3 key}, extra Keras 3 config).
+_KERAS3_OPTIMIZERS = {
+    'SGD': ('SGD', {'momentum': 'momentum', 'nesterov': 'nesterov'}, {}),
+    'RMSprop': ('RMSprop', {'rho': 'rho', 'epsilon': 'epsilon'}, {}),
+    'Adagrad': ('Adagrad', {'epsilon': 'epsilon'}, {'initial_accumulator_value': 0.0}),
+    'Adam': ('Adam', {'beta_1': 'beta_1', 'beta_2': 'beta_2', 'epsilon': 'epsilon'}, {}),
+    'Adamax': ('Adamax', {'beta_1': 'beta_1', 'beta_2': 'beta_2', 'epsilon': 'epsilon'}, {}),
+}
+
+
+def _keras3_compile(model):
+    """Keras 3's compile_config and optimizer state (``iteration``, ``learning_rate``, then
+    each trainable weight's slots), or ``(None, None)`` with a warning when Keras 3 has no
+    optimizer with the same state."""
+    from .saving import _training_config
+    optimizer = model.optimizer
+    cls = type(optimizer).__name__
+    opt_config = optimizer.get_config()
+    if cls not in _KERAS3_OPTIMIZERS or opt_config.get('amsgrad') or opt_config.get('decay'):
+        warnings.warn(f"The {cls} optimizer ({opt_config}) has no Keras 3 equivalent with the "
+                      f"same state; the .keras file holds the architecture and weights only.",
+                      stacklevel=4)
+        return None, None
+    name, keys, extra = _KERAS3_OPTIMIZERS[cls]
+    k3 = {'name': name.lower(), 'learning_rate': opt_config.get('lr')}
+    k3.update({theirs: opt_config[ours] for ours, theirs in keys.items() if ours in opt_config})
+    k3.update(extra)
+    for key in ('clipnorm', 'clipvalue'):
+        if opt_config.get(key) is not None:
+            k3[key] = opt_config[key]
+    training = _training_config(model)
+    loss = training.get('loss')
+    if callable(loss):
+        loss = loss.__name__
+    compile_config = {
+        'optimizer': {'module': 'keras.optimizers', 'class_name': name, 'config': k3,
+                      'registered_name': None},
+        'loss': loss, 'loss_weights': training.get('loss_weights'),
+        'metrics': training.get('metrics') or None, 'weighted_metrics': None,
+        'run_eagerly': False, 'steps_per_execution': 1, 'jit_compile': False}
+    state = K.batch_get_value(list(optimizer.weights))
+    if not state:                      # not trained yet: Keras 3 starts its state afresh
+        return compile_config, None
+    slots = len(_SLOTS[cls])
+    if cls == 'SGD' and not float(K.get_value(optimizer.momentum)):
+        slots = 0                      # Keras 3's SGD keeps no momentum slot at momentum 0
+    n_params = (len(state) - 1) // len(_SLOTS[cls])
+    out = [np.asarray(state[0], dtype='int64'),
+           np.asarray(opt_config.get('lr'), dtype='float32')]
+    for p in range(n_params):
+        out += [state[1 + s * n_params + p] for s in range(slots)]
+    return compile_config, out
 
 
 def _snake(name):

@@ -864,7 +864,8 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
         return
     if os.fspath(filepath).endswith('.keras'):
         from .keras_formats import save_keras_zip
-        save_keras_zip(model, filepath, overwrite=overwrite)
+        save_keras_zip(model, filepath, overwrite=overwrite,
+                       include_optimizer=include_optimizer)
         return
     with _atomic_h5_file(filepath, overwrite) as f:
         if f is not None:
@@ -872,9 +873,15 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
 
 
 def _convert_custom_objects(obj, custom_objects):
-    """Names in a training config that denote the user's objects, replaced by them."""
+    """Names in a training config that denote the user's objects, replaced by them; a saved
+    object (``{'class_name', 'config'}``: a loss or metric object with ``get_config``) is
+    rebuilt from its class in ``custom_objects``."""
     if isinstance(obj, list):
         return [_convert_custom_objects(x, custom_objects) for x in obj]
+    if isinstance(obj, dict) and set(obj) == {'class_name', 'config'}:
+        from .utils.generic_utils import deserialize_keras_object
+        return deserialize_keras_object(obj, custom_objects=custom_objects,
+                                        printable_module_name='loss or metric object')
     if isinstance(obj, dict):
         return {k: _convert_custom_objects(v, custom_objects) for k, v in obj.items()}
     if isinstance(obj, str) and obj in custom_objects:

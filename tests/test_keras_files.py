@@ -512,3 +512,24 @@ def test_cudnn_gru_weights_load_into_gru_reset_after(tmp_path):
     plain = Sequential([GRU(3, input_shape=(4, 2), name='cudnn_gru_1')])
     with pytest.raises(ValueError, match='reset_after=True'):
         plain.load_weights(path)
+
+
+def test_graphc_keras_zip_keeps_the_optimizer_state(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(8, 4)).astype('float32')
+    y = rng.normal(size=(8, 3)).astype('float32')
+    model = _graphc_mlp()
+    model.compile('adam', 'mse')
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, shuffle=False)
+    path = str(tmp_path / 'm.keras')
+    model.save(path)
+    with zipfile.ZipFile(path) as archive:
+        compile_config = json.loads(archive.read('config.json'))['compile_config']
+    assert compile_config['optimizer']['class_name'] == 'Adam'
+    assert compile_config['loss'] == 'mse'
+    loaded = load_quietly(path)
+    for a, b in zip(loaded.optimizer.get_weights(), model.optimizer.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    for m in (model, loaded):
+        m.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=0, atol=1e-6)
