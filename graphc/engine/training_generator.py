@@ -1,5 +1,6 @@
 """fit / evaluate / predict over batches drawn from a Python generator or a
-``graphc.utils.Sequence`` (read in the training thread)."""
+``graphc.utils.Sequence`` (read in the training thread, or for a Sequence with ``workers > 0``
+read ahead by an ``OrderedEnqueuer`` in worker threads or processes)."""
 from __future__ import annotations
 
 import numpy as np
@@ -20,11 +21,20 @@ class _Batches:
     ranks (drawn from the seed and the epoch), each rank reading every size-th batch of it;
     a generator is read as is (each rank's program gives its own)."""
 
-    def __init__(self, data, shuffle=False, dist=None):
+    def __init__(self, data, shuffle=False, dist=None, workers=0, use_multiprocessing=False,
+                 max_queue_size=10):
         self.data = data
         self.sequence = _is_sequence(data)
         self.shuffle = shuffle
         self.dist = dist if self.sequence else None
+        # Workers read a Sequence ahead, in order, calling on_epoch_end between its epochs.
+        self._enqueuer = None
+        self._stream = None
+        if self.sequence and self.dist is None and workers and int(workers) > 0:
+            from ..utils.enqueuers import OrderedEnqueuer
+            self._enqueuer = OrderedEnqueuer(data, use_multiprocessing=use_multiprocessing,
+                                             shuffle=shuffle)
+            self._enqueuer_args = (int(workers), int(max_queue_size))
         self._epoch = 0
         self._step = 0
         self._dist_order = None
@@ -46,6 +56,15 @@ class _Batches:
         return len(self.data) if self.sequence else None
 
     def next(self):
+        if self._enqueuer is not None:
+            if self._stream is None:
+                self._enqueuer.start(*self._enqueuer_args)
+                self._stream = self._enqueuer.get()
+            try:
+                return next(self._stream)
+            except StopIteration:
+                raise RuntimeError("The workers reading the Sequence stopped before the "
+                                   "last batch") from None
         if self.dist is not None:
             if self._dist_order is None:
                 self._dist_order = self.dist.epoch_order(self._epoch, len(self.data),
@@ -67,7 +86,15 @@ class _Batches:
                              "indefinitely (loop over the data), or give steps_per_epoch / "
                              "steps no larger than the number of batches it yields") from None
 
+    def close(self):
+        """Stop the workers, if any."""
+        if self._enqueuer is not None:
+            self._enqueuer.stop()
+            self._stream = None
+
     def epoch_end(self):
+        if self._enqueuer is not None:
+            return   # the enqueuer calls on_epoch_end once it has read an epoch
         if self.sequence:
             self.data.on_epoch_end()
             self._order = []
@@ -98,10 +125,24 @@ def _batch_size(x):
 
 def fit_generator(model, generator, steps_per_epoch=None, epochs=1, verbose=1, callbacks=None,
                   validation_data=None, validation_steps=None, class_weight=None,
-                  shuffle=True, initial_epoch=0):
-    """The loop of ``Model.fit_generator``; returns the History."""
+                  shuffle=True, initial_epoch=0, max_queue_size=10, workers=0,
+                  use_multiprocessing=False):
+    """The loop of ``Model.fit_generator``; returns the History. With ``workers > 0`` a
+    Sequence is read ahead by that many worker threads (processes with
+    ``use_multiprocessing``); a generator is always read in this thread."""
     dist = _strategy(model)
-    batches = _Batches(generator, shuffle=shuffle, dist=dist)
+    batches = _Batches(generator, shuffle=shuffle, dist=dist, workers=workers,
+                       use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+    try:
+        return _fit_loop(model, batches, steps_per_epoch, epochs, verbose, callbacks,
+                         validation_data, validation_steps, class_weight, initial_epoch,
+                         dist)
+    finally:
+        batches.close()
+
+
+def _fit_loop(model, batches, steps_per_epoch, epochs, verbose, callbacks, validation_data,
+              validation_steps, class_weight, initial_epoch, dist):
     batches._epoch = initial_epoch
     if steps_per_epoch is None:
         if batches.sequence:
@@ -189,10 +230,20 @@ def fit_generator(model, generator, steps_per_epoch=None, epochs=1, verbose=1, c
     return model.history
 
 
-def evaluate_generator(model, generator, steps=None, verbose=0):
-    """The loop of ``Model.evaluate_generator``: outputs averaged weighted by batch size."""
+def evaluate_generator(model, generator, steps=None, verbose=0, max_queue_size=10, workers=0,
+                       use_multiprocessing=False):
+    """The loop of ``Model.evaluate_generator``: outputs averaged weighted by batch size
+    (``workers`` as in ``fit_generator``)."""
     dist = _strategy(model)
-    batches = _Batches(generator, dist=dist)
+    batches = _Batches(generator, dist=dist, workers=workers,
+                       use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+    try:
+        return _evaluate_loop(model, batches, steps, verbose, dist)
+    finally:
+        batches.close()
+
+
+def _evaluate_loop(model, batches, steps, verbose, dist):
     if steps is None:
         if batches.sequence:
             steps = len(batches)
@@ -226,10 +277,20 @@ def evaluate_generator(model, generator, steps=None, verbose=0):
     return unpack_singleton(averages)
 
 
-def predict_generator(model, generator, steps=None, verbose=0):
+def predict_generator(model, generator, steps=None, verbose=0, max_queue_size=10, workers=0,
+                      use_multiprocessing=False):
     """The loop of ``Model.predict_generator``: outputs concatenated over batches. A batch may
-    be ``x`` alone or a tuple ``(x, y[, sample_weight])`` whose ``x`` is used."""
-    batches = _Batches(generator)
+    be ``x`` alone or a tuple ``(x, y[, sample_weight])`` whose ``x`` is used (``workers`` as
+    in ``fit_generator``)."""
+    batches = _Batches(generator, workers=workers, use_multiprocessing=use_multiprocessing,
+                       max_queue_size=max_queue_size)
+    try:
+        return _predict_loop(model, batches, steps, verbose)
+    finally:
+        batches.close()
+
+
+def _predict_loop(model, batches, steps, verbose):
     if steps is None:
         if batches.sequence:
             steps = len(batches)

@@ -5,6 +5,7 @@ repeat between worker processes."""
 import numpy as np
 import pytest
 
+from graphc.engine import training_generator
 from graphc.layers import Dense, Flatten
 from graphc.models import Sequential
 from graphc.preprocessing.image import ImageDataGenerator
@@ -49,25 +50,57 @@ def model():
     return m
 
 
+class _Recording:
+    """Replaces ``model.train_on_batch`` / ``test_on_batch`` to record the batches fed."""
+
+    def __init__(self, model, name):
+        self.model, self.name, self.fed = model, name, []
+        self.original = getattr(model, name)
+
+    def __enter__(self):
+        def recording(x, y, **kwargs):
+            self.fed.append((np.array(x), np.array(y)))
+            return self.original(x, y, **kwargs)
+        setattr(self.model, self.name, recording)
+        return self.fed
+
+    def __exit__(self, *exc):
+        delattr(self.model, self.name)
+
+
 def test_fit_generator_with_two_worker_processes_feeds_each_sample_once_per_epoch(model):
-    fed = []
-    original = model.train_on_batch
-
-    def recording(x, y, **kwargs):
-        fed.append((np.array(x), np.array(y)))
-        return original(x, y, **kwargs)
-
-    model.train_on_batch = recording
-    try:
-        epochs = 3
+    epochs = 3
+    with _Recording(model, 'train_on_batch') as fed:
         history = model.fit_generator(_flow(), epochs=epochs, workers=2,
                                       use_multiprocessing=True, verbose=0)
-    finally:
-        del model.train_on_batch
     assert len(history.history['loss']) == epochs
     assert len(fed) == epochs * 4
     orders = _check_epochs(fed, epochs)
     assert len({tuple(o) for o in orders}) > 1            # shuffled anew between epochs
+
+
+@pytest.mark.parametrize('use_multiprocessing', [False, True])
+def test_engine_loops_read_through_workers_each_sample_once_per_epoch(model,
+                                                                      use_multiprocessing):
+    """The engine's loops with workers reading a Sequence ahead (an OrderedEnqueuer); the
+    validation Sequence is read in the training thread."""
+    epochs = 3
+    val = ImageDataGenerator().flow(_id_images(), np.arange(N, dtype='float32'),
+                                    batch_size=4, shuffle=True)
+    with _Recording(model, 'train_on_batch') as fed, \
+            _Recording(model, 'test_on_batch') as tested:
+        history = training_generator.fit_generator(
+            model, _flow(), epochs=epochs, verbose=0, validation_data=val, workers=2,
+            use_multiprocessing=use_multiprocessing, max_queue_size=2)
+    assert len(history.history['val_loss']) == epochs
+    assert len(fed) == epochs * 4
+    _check_epochs(fed, epochs)
+    assert len(tested) == epochs * 3
+    _check_epochs(tested, epochs)
+    pred = training_generator.predict_generator(
+        model, ImageDataGenerator().flow(_id_images(), batch_size=4, shuffle=False),
+        workers=2, use_multiprocessing=use_multiprocessing)
+    np.testing.assert_allclose(pred, model.predict(_id_images()), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize('use_multiprocessing', [False, True])
