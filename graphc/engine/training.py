@@ -651,8 +651,10 @@ class Model(Network):
             validation_data: a generator / Sequence, or ``(x_val, y_val[, sw])``.
             validation_steps: batches drawn from a validation generator.
             shuffle: shuffle the order of a Sequence's batches every epoch.
-            max_queue_size, workers, use_multiprocessing: accepted for compatibility; graphc
-                draws batches in the training thread.
+            max_queue_size, workers, use_multiprocessing: with ``workers > 1``, or with
+                ``use_multiprocessing``, a Sequence is read ahead by that many worker threads
+                (processes) keeping up to ``max_queue_size`` batches; otherwise, and always
+                for a generator, batches are drawn in the training thread.
         Returns:
             A ``History``.
         """
@@ -663,20 +665,24 @@ class Model(Network):
             self, generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
             callbacks=callbacks, validation_data=validation_data,
             validation_steps=validation_steps, class_weight=class_weight, shuffle=shuffle,
-            initial_epoch=initial_epoch)
+            initial_epoch=initial_epoch, max_queue_size=max_queue_size, workers=workers,
+            use_multiprocessing=use_multiprocessing)
 
     def evaluate_generator(self, generator, steps=None, max_queue_size=10, workers=1,
                            use_multiprocessing=False, verbose=0):
         """The loss and metrics over batches of a generator or Sequence (averaged by the
-        number of samples per batch)."""
-        return training_generator.evaluate_generator(self, generator, steps=steps,
-                                                     verbose=verbose)
+        number of samples per batch; ``workers`` as in ``fit_generator``)."""
+        return training_generator.evaluate_generator(
+            self, generator, steps=steps, verbose=verbose, max_queue_size=max_queue_size,
+            workers=workers, use_multiprocessing=use_multiprocessing)
 
     def predict_generator(self, generator, steps=None, max_queue_size=10, workers=1,
                           use_multiprocessing=False, verbose=0):
-        """The outputs for the input batches of a generator or Sequence, concatenated."""
-        return training_generator.predict_generator(self, generator, steps=steps,
-                                                    verbose=verbose)
+        """The outputs for the input batches of a generator or Sequence, concatenated
+        (``workers`` as in ``fit_generator``)."""
+        return training_generator.predict_generator(
+            self, generator, steps=steps, verbose=verbose, max_queue_size=max_queue_size,
+            workers=workers, use_multiprocessing=use_multiprocessing)
 
 
 def _scalar(x):

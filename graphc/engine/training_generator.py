@@ -1,5 +1,5 @@
 """fit / evaluate / predict over batches drawn from a Python generator or a
-``graphc.utils.Sequence`` (read in the training thread, or for a Sequence with ``workers > 0``
+``graphc.utils.Sequence`` (read in the training thread, or for a Sequence with ``workers > 1``
 read ahead by an ``OrderedEnqueuer`` in worker threads or processes)."""
 from __future__ import annotations
 
@@ -28,9 +28,12 @@ class _Batches:
         self.shuffle = shuffle
         self.dist = dist if self.sequence else None
         # Workers read a Sequence ahead, in order, calling on_epoch_end between its epochs.
+        # One thread (Keras 2's default workers=1) reads in the training thread instead.
         self._enqueuer = None
         self._stream = None
-        if self.sequence and self.dist is None and workers and int(workers) > 0:
+        workers = int(workers or 0)
+        if self.sequence and self.dist is None and workers > 0 and \
+                (workers > 1 or use_multiprocessing):
             from ..utils.enqueuers import OrderedEnqueuer
             self._enqueuer = OrderedEnqueuer(data, use_multiprocessing=use_multiprocessing,
                                              shuffle=shuffle)
@@ -127,9 +130,9 @@ def fit_generator(model, generator, steps_per_epoch=None, epochs=1, verbose=1, c
                   validation_data=None, validation_steps=None, class_weight=None,
                   shuffle=True, initial_epoch=0, max_queue_size=10, workers=0,
                   use_multiprocessing=False):
-    """The loop of ``Model.fit_generator``; returns the History. With ``workers > 0`` a
-    Sequence is read ahead by that many worker threads (processes with
-    ``use_multiprocessing``); a generator is always read in this thread."""
+    """The loop of ``Model.fit_generator``; returns the History. With ``workers > 1`` (or
+    ``use_multiprocessing``) a Sequence is read ahead by that many worker threads (processes
+    with ``use_multiprocessing``); a generator is always read in this thread."""
     dist = _strategy(model)
     batches = _Batches(generator, shuffle=shuffle, dist=dist, workers=workers,
                        use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)

@@ -68,11 +68,22 @@ class _Recording:
         delattr(self.model, self.name)
 
 
-def test_fit_generator_with_two_worker_processes_feeds_each_sample_once_per_epoch(model):
+def test_fit_generator_with_two_worker_processes_feeds_each_sample_once_per_epoch(
+        model, monkeypatch):
+    from graphc.utils import enqueuers
+    started = []
+
+    class Watched(enqueuers.OrderedEnqueuer):
+        def start(self, workers=1, max_queue_size=10):
+            started.append((workers, self.use_multiprocessing))
+            super().start(workers, max_queue_size)
+
+    monkeypatch.setattr(enqueuers, 'OrderedEnqueuer', Watched)
     epochs = 3
     with _Recording(model, 'train_on_batch') as fed:
         history = model.fit_generator(_flow(), epochs=epochs, workers=2,
                                       use_multiprocessing=True, verbose=0)
+    assert started == [(2, True)]                          # read by two worker processes
     assert len(history.history['loss']) == epochs
     assert len(fed) == epochs * 4
     orders = _check_epochs(fed, epochs)
