@@ -96,7 +96,9 @@ _OBJECTS.update({"mse": mse, "MSE": mse, "mae": mae, "MAE": mae, "mape": mape, "
 
 
 def serialize(loss):
-    return loss.__name__
+    """The loss's name, or ``{'class_name', 'config'}`` for an object with ``get_config``."""
+    from .utils.generic_utils import serialize_keras_object
+    return serialize_keras_object(loss)
 
 
 def deserialize(name, custom_objects=None):

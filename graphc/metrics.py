@@ -51,7 +51,9 @@ _OBJECTS.update({"acc": binary_accuracy, "accuracy": binary_accuracy})
 
 
 def serialize(metric):
-    return metric.__name__
+    """The metric's name, or ``{'class_name', 'config'}`` for an object with ``get_config``."""
+    from .utils.generic_utils import serialize_keras_object
+    return serialize_keras_object(metric)
 
 
 def deserialize(name, custom_objects=None):

@@ -873,20 +873,40 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
 
 
 def _convert_custom_objects(obj, custom_objects):
-    """Names in a training config that denote the user's objects, replaced by them; a saved
-    object (``{'class_name', 'config'}``: a loss or metric object with ``get_config``) is
-    rebuilt from its class in ``custom_objects``."""
+    """Names in a training config that denote the user's objects, replaced by them."""
     if isinstance(obj, list):
         return [_convert_custom_objects(x, custom_objects) for x in obj]
-    if isinstance(obj, dict) and set(obj) == {'class_name', 'config'}:
-        from .utils.generic_utils import deserialize_keras_object
-        return deserialize_keras_object(obj, custom_objects=custom_objects,
-                                        printable_module_name='loss or metric object')
     if isinstance(obj, dict):
         return {k: _convert_custom_objects(v, custom_objects) for k, v in obj.items()}
     if isinstance(obj, str) and obj in custom_objects:
         return custom_objects[obj]
     return obj
+
+
+def _rebuild_user_objects(training_config, custom_objects):
+    """The training config with each saved loss / metric object of the user's
+    (``{'class_name', 'config'}`` whose class is in ``custom_objects`` or registered) rebuilt
+    from its config; Keras's own loss and metric classes are left to be read by name."""
+    from .utils.generic_utils import deserialize_keras_object, get_custom_objects
+    objects = dict(get_custom_objects())
+    objects.update(custom_objects or {})
+
+    def rebuild(obj):
+        if isinstance(obj, list):
+            return [rebuild(x) for x in obj]
+        if isinstance(obj, dict) and set(obj) == {'class_name', 'config'} and \
+                obj['class_name'] in objects:
+            return deserialize_keras_object(obj, custom_objects=objects,
+                                            printable_module_name='loss or metric object')
+        if isinstance(obj, dict):
+            return {k: rebuild(v) for k, v in obj.items()}
+        return obj
+
+    config = dict(training_config)
+    for key in ('loss', 'metrics', 'weighted_metrics'):
+        if config.get(key) is not None:
+            config[key] = rebuild(config[key])
+    return config
 
 
 def _optimizer_from_config(config, objects):
@@ -983,6 +1003,7 @@ def load_model(filepath, custom_objects=None, compile=True,  # noqa: A002 - Kera
                           "compiled. Compile it manually.", stacklevel=2)
             return model
         training_config = json.loads(_text(f.attrs['training_config']))
+        training_config = _rebuild_user_objects(training_config, custom_objects)
         training_config = keras_formats.normalize_training_config(training_config)
         _compile_from_config(model, training_config, custom_objects)
         if 'optimizer_weights' in f:

@@ -261,3 +261,55 @@ def test_clone_sequential_on_a_tensor():
     assert clone_model(model, input_tensors=placeholder).inputs[0] is placeholder
     with pytest.raises(ValueError, match='functional API'):
         clone_model(model, input_tensors=Dense(3)(Input((4,))))
+
+
+class WeightedMSE:
+    """A loss object with get_config (built from its config when the model is loaded)."""
+
+    def __init__(self, weight=1.):
+        self.weight = weight
+        self.__name__ = 'weighted_mse'
+
+    def __call__(self, y_true, y_pred):
+        return self.weight * K.mean(K.square(y_pred - y_true), axis=-1)
+
+    def get_config(self):
+        return {'weight': self.weight}
+
+
+class ScaledMAE(WeightedMSE):
+    """A metric object with get_config."""
+
+    def __init__(self, weight=1.):
+        super().__init__(weight)
+        self.__name__ = 'scaled_mae'
+
+    def __call__(self, y_true, y_pred):
+        return self.weight * K.mean(K.abs(y_pred - y_true), axis=-1)
+
+
+def test_loss_and_metric_objects_with_get_config_save_and_reload(tmp_path):
+    from graphc import losses, metrics
+    from graphc.models import load_model
+    assert losses.serialize(WeightedMSE(3.)) == {'class_name': 'WeightedMSE',
+                                                 'config': {'weight': 3.}}
+    assert metrics.serialize(ScaledMAE(2.))['config'] == {'weight': 2.}
+    assert losses.serialize(losses.mse) == 'mean_squared_error'
+    rebuilt = losses.deserialize(losses.serialize(WeightedMSE(3.)),
+                                 custom_objects={'WeightedMSE': WeightedMSE})
+    assert isinstance(rebuilt, WeightedMSE) and rebuilt.weight == 3.
+
+    model = Sequential([Dense(1, input_shape=(2,))])
+    model.compile('sgd', WeightedMSE(3.), metrics=[ScaledMAE(2.)])
+    x, y = np.ones((4, 2), 'float32'), np.zeros((4, 1), 'float32')
+    assert model.fit(x, y, epochs=1, verbose=0).history.keys() == {'loss', 'scaled_mae'}
+    path = str(tmp_path / 'objects.h5')
+    model.save(path)
+    loaded = load_model(path, custom_objects={'WeightedMSE': WeightedMSE,
+                                              'ScaledMAE': ScaledMAE})
+    assert isinstance(loaded.loss, WeightedMSE) and loaded.loss.weight == 3.
+    assert loaded.metrics_names == ['loss', 'scaled_mae']
+    np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0),
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match='Unknown loss function: weighted_mse'):
+        load_model(path)      # without the class: its name is unknown, as before
