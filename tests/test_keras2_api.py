@@ -126,7 +126,6 @@ _THREE_D_POOL = {'MaxPooling3D', 'AveragePooling3D', 'GlobalAveragePooling3D',
                  'GlobalMaxPooling3D', 'AvgPool3D', 'MaxPool3D', 'GlobalMaxPool3D',
                  'GlobalAvgPool3D'}
 NOT_YET = {
-    'layers.core': {'SpatialDropout3D'},
     'layers.convolutional': _THREE_D_CONV,
     'layers.pooling': _THREE_D_POOL,
     'layers.convolutional_recurrent': {'ConvRNN2D', 'ConvLSTM2DCell', 'ConvLSTM2D'},

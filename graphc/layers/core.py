@@ -625,9 +625,9 @@ class Embedding(Layer):
 
 
 def __getattr__(name):
-    # Keras 2 defines SpatialDropout1D/2D in keras.layers.core; graphc keeps them with the
+    # Keras 2 defines SpatialDropout1D/2D/3D in keras.layers.core; graphc keeps them with the
     # other noise layers (which import Dropout from here), so they load on first access.
-    if name in ('SpatialDropout1D', 'SpatialDropout2D'):
+    if name in ('SpatialDropout1D', 'SpatialDropout2D', 'SpatialDropout3D'):
         from . import noise
         return getattr(noise, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,5 +1,6 @@
 """Noise and structured-dropout layers (Keras 2): GaussianNoise, GaussianDropout,
-AlphaDropout, SpatialDropout1D, SpatialDropout2D. All are the identity at test time."""
+AlphaDropout, SpatialDropout1D, SpatialDropout2D, SpatialDropout3D. All are the identity at test
+time."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,7 @@ from .convolutional import _normalize_data_format, _owner
 from .core import Dropout
 
 __all__ = ['GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'SpatialDropout1D',
-           'SpatialDropout2D']
+           'SpatialDropout2D', 'SpatialDropout3D']
 
 
 def _rate(layer, rate):
@@ -193,6 +194,34 @@ class SpatialDropout2D(SpatialDropout1D):
         if self.data_format == 'channels_first':
             return (None, None, 1, 1)
         return (None, 1, 1, None)
+
+    def get_config(self):
+        config = super().get_config()
+        config['data_format'] = self.data_format
+        return config
+
+
+class SpatialDropout3D(SpatialDropout1D):
+    """Dropout of whole feature volumes of a 3-D batch (batch, dim1, dim2, dim3, channels):
+    one decision per sample and channel.
+
+    Args:
+        rate: the fraction of channels to drop.
+        data_format: 'channels_last' / 'channels_first' / None.
+
+    Example:
+        >>> y = SpatialDropout3D(0.25)(Input(shape=(4, 4, 4, 8)))
+    """
+
+    def __init__(self, rate, data_format=None, **kwargs):
+        super().__init__(rate, **kwargs)
+        self.data_format = _normalize_data_format(data_format, _owner(self))
+        self.input_spec = InputSpec(ndim=5)
+
+    def _get_noise_shape(self, inputs):
+        if self.data_format == 'channels_first':
+            return (None, None, 1, 1, 1)
+        return (None, 1, 1, 1, None)
 
     def get_config(self):
         config = super().get_config()

@@ -93,3 +93,20 @@ def test_bad_arguments():
                                    L.SpatialDropout2D(0.2, data_format='channels_first')])
 def test_config_round_trip(layer):
     roundtrip(layer)
+
+
+@pytest.mark.parametrize('fmt', ['channels_last', 'channels_first'])
+def test_spatial_dropout3d_drops_whole_feature_volumes(fmt):
+    x = np.ones((20, 3, 2, 3, 6), dtype='float32')
+    if fmt == 'channels_first':
+        x = np.moveaxis(x, -1, 1)
+    layer = L.SpatialDropout3D(0.5, data_format=fmt)
+    y, _ = apply(layer, x, training=True)
+    assert set(np.unique(y)) <= {0.0, 2.0}
+    spatial = (1, 2, 3) if fmt == 'channels_last' else (2, 3, 4)
+    assert (y.min(axis=spatial) == y.max(axis=spatial)).all()
+    assert 0.3 < (y == 0).mean() < 0.7
+    np.testing.assert_array_equal(apply(layer, x, training=False)[0], x)
+    roundtrip(layer)
+    with pytest.raises(ValueError, match=r"ndim=5"):
+        L.SpatialDropout3D(0.1)(L.Input(shape=(3, 3, 3)))
