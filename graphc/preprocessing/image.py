@@ -32,8 +32,7 @@ from ..utils.data_utils import Sequence
 
 try:
     from PIL import Image as pil_image
-    from PIL import ImageEnhance  # noqa: F401  (Pillow present: image files can be read)
-except ImportError:
+except ImportError:   # image files need Pillow; the array functions do not
     pil_image = None
 
 __all__ = [
