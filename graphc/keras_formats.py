@@ -56,7 +56,9 @@ _NEUTRAL = {
     'seed': lambda v: True,                 # only the initial weights / dropout masks
     'use_cudnn': lambda v: True,            # an implementation choice
     'time_major': lambda v: not v,
-    'zero_output_for_mask': lambda v: not v,
+    # Zeros instead of the previous output at masked steps (Keras 3's Bidirectional sets it);
+    # without a mask it changes nothing (a warning when the model has masks).
+    'zero_output_for_mask': lambda v: True,
     'synchronized': lambda v: not v,
     'renorm': lambda v: not v,
     'renorm_clipping': lambda v: v is None,
@@ -255,7 +257,31 @@ _CUDNN_LAYERS = {
 }
 
 
-def _normalize_layer(obj, classes, user, keras3=False):
+def _is_default_backward(config):
+    """Whether a Bidirectional's ``backward_layer`` is its layer run backwards (what
+    Bidirectional builds by itself)."""
+    forward, backward = config.get('layer'), config.get('backward_layer')
+    if not (isinstance(forward, dict) and isinstance(backward, dict)):
+        return False
+    if forward.get('class_name') != backward.get('class_name'):
+        return False
+    ignore = ('name', 'go_backwards')
+    f = {k: v for k, v in (forward.get('config') or {}).items() if k not in ignore}
+    b = {k: v for k, v in (backward.get('config') or {}).items() if k not in ignore}
+    return f == b
+
+
+def _uses_masks(obj):
+    if isinstance(obj, dict):
+        if obj.get('class_name') == 'Masking' or obj.get('mask_zero') is True:
+            return True
+        return any(_uses_masks(v) for v in obj.values())
+    if isinstance(obj, list):
+        return any(_uses_masks(v) for v in obj)
+    return False
+
+
+def _normalize_layer(obj, classes, user, keras3=False, masks=False):
     """One ``{'class_name', 'config', ...}`` layer (or model) entry, in place of a copy."""
     obj = _strip_location(dict(obj))
     name = obj['class_name']
@@ -267,7 +293,7 @@ def _normalize_layer(obj, classes, user, keras3=False):
         obj['class_name'] = name = 'Model'
     config = obj.get('config')
     if isinstance(config, list):                    # Keras 2.0's Sequential config
-        obj['config'] = [_normalize_layer(c, classes, user, keras3) for c in config]
+        obj['config'] = [_normalize_layer(c, classes, user, keras3, masks) for c in config]
         return obj
     config = dict(config or {})
     label = f"Layer {config.get('name', '?')!r} ({name})"
@@ -295,11 +321,13 @@ def _normalize_layer(obj, classes, user, keras3=False):
                              f"supported by graphc")
         config['axis'] = config['axis'][0]
     if isinstance(config.get('layers'), list):       # a nested Sequential / Functional
-        config['layers'] = [_normalize_layer(c, classes, user, keras3)
+        config['layers'] = [_normalize_layer(c, classes, user, keras3, masks)
                             for c in config['layers']]
     for key in ('layer', 'cell', 'backward_layer'):  # wrappers and RNN cells
         if isinstance(config.get(key), dict) and 'class_name' in config[key]:
-            config[key] = _normalize_layer(config[key], classes, user, keras3)
+            config[key] = _normalize_layer(config[key], classes, user, keras3, masks)
+    if name == 'Bidirectional' and _is_default_backward(config):
+        del config['backward_layer']        # Keras 3 writes the default one out
     if name in ('Model', 'Sequential'):
         for key in ('input_layers', 'output_layers'):
             if key in config:
@@ -321,10 +349,16 @@ def _normalize_layer(obj, classes, user, keras3=False):
         for key in sorted(set(config) - allowed):
             neutral = _NEUTRAL.get(key)
             if neutral is not None and neutral(config[key]):
+                if key == 'zero_output_for_mask' and config[key] and masks:
+                    warnings.warn(f"{label}: zero_output_for_mask=True is not supported by "
+                                  f"graphc; at masked time steps this layer's outputs repeat "
+                                  f"the previous step's instead of being zeros.", stacklevel=5)
                 del config[key]
             else:
+                shown = repr(config[key])
+                shown = shown if len(shown) <= 80 else shown[:77] + '...'
                 raise ValueError(
-                    f"{label}: the option {key}={config[key]!r} is not supported by graphc's "
+                    f"{label}: the option {key}={shown} is not supported by graphc's "
                     f"{name} (Keras 2.2.4's arguments), so the saved model cannot be rebuilt "
                     f"faithfully. Change it in the Keras that saved the model, or load the "
                     f"weights into a model built in graphc with model.load_weights(..., "
@@ -353,7 +387,8 @@ def normalize_model_config(config, custom_objects=None):
     if not isinstance(config, dict) or 'class_name' not in config:
         return config
     classes, user = _layer_classes(custom_objects)
-    return _normalize_layer(copy.deepcopy(config), classes, user, _is_keras3_config(config))
+    return _normalize_layer(copy.deepcopy(config), classes, user, _is_keras3_config(config),
+                            _uses_masks(config))
 
 
 def _per_gate(kernel, n_gates, transform):
@@ -969,17 +1004,29 @@ def _write_keras3_weights(model, group):
             g.create_group('vars').attrs['name'] = layer.name
             _write_keras3_weights(layer, g)
             continue
-        target = g
-        own = g.create_group('vars')
-        own.attrs['name'] = layer.name
-        if hasattr(layer, 'cell') and layer.weights:
-            target = g.create_group('cell')
-            own = target.create_group('vars')
-            own.attrs['name'] = getattr(layer.cell, 'name', f'{layer.name}_cell')
-        for i, value in enumerate(K.batch_get_value(list(layer.weights))):
-            own.create_dataset(str(i), data=np.asarray(value))
+        _write_keras3_layer(layer, g)
     if 'vars' not in group:
         group.create_group('vars')
+
+
+def _write_keras3_layer(layer, g):
+    """One layer's variables where Keras 3 keeps them: its own ``vars``, an RNN's under
+    ``cell``, a Bidirectional's under ``forward_layer`` / ``backward_layer``, a wrapper's
+    under ``layer``."""
+    own = g.create_group('vars')
+    own.attrs['name'] = layer.name
+    if hasattr(layer, 'forward_layer') and hasattr(layer, 'backward_layer'):
+        _write_keras3_layer(layer.forward_layer, g.create_group('forward_layer'))
+        _write_keras3_layer(layer.backward_layer, g.create_group('backward_layer'))
+        return
+    if hasattr(layer, 'layer') and not hasattr(layer, 'cell'):
+        _write_keras3_layer(layer.layer, g.create_group('layer'))
+        return
+    if hasattr(layer, 'cell') and layer.weights:
+        own = g.create_group('cell').create_group('vars')
+        own.attrs['name'] = getattr(layer.cell, 'name', f'{layer.name}_cell')
+    for i, value in enumerate(K.batch_get_value(list(layer.weights))):
+        own.create_dataset(str(i), data=np.asarray(value))
 
 
 def _keras3_object(obj, module):
@@ -1051,6 +1098,8 @@ def _keras3_layer(layer):
         config.pop('batch_input_shape', None)
     if name == 'Embedding':
         config.pop('input_length', None)
+    if isinstance(config.get('layer'), dict) and hasattr(layer, 'layer'):
+        config['layer'] = _keras3_layer(layer.layer)       # wrappers
     for key, value in list(config.items()):
         for suffix, module in (('_initializer', 'keras.initializers'),
                                ('_regularizer', 'keras.regularizers'),

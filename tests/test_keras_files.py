@@ -23,7 +23,7 @@ from graphc.layers import Conv2D, Dense, Flatten
 from graphc.models import Sequential, load_model, model_from_json
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures', 'keras_files')
-MODELS = ('mlp', 'cnn', 'lstm', 'functional', 'bn_emb')
+MODELS = ('mlp', 'cnn', 'lstm', 'functional', 'bn_emb', 'wrappers')
 FILES = [f'tfk_{m}.h5' for m in MODELS] + [f'k3_{m}.h5' for m in MODELS] + \
     [f'k3_{m}.keras' for m in MODELS]
 
