@@ -281,10 +281,80 @@ def _uses_masks(obj):
     return False
 
 
+# Keras 1 layer configs that Keras 2 still read (its legacy interfaces): class names ...
+_KERAS1_CLASSES = {
+    'Convolution1D': 'Conv1D', 'Convolution2D': 'Conv2D', 'Convolution3D': 'Conv3D',
+    'AtrousConvolution1D': 'Conv1D', 'AtrousConvolution2D': 'Conv2D',
+    'Deconvolution2D': 'Conv2DTranspose', 'SeparableConvolution2D': 'SeparableConv2D',
+}
+# ... and argument names (the same for every layer that has them).
+_KERAS1_ARGS = {
+    'output_dim': 'units', 'nb_filter': 'filters', 'init': 'kernel_initializer',
+    'inner_init': 'recurrent_initializer', 'inner_activation': 'recurrent_activation',
+    'W_regularizer': 'kernel_regularizer', 'U_regularizer': 'recurrent_regularizer',
+    'b_regularizer': 'bias_regularizer', 'W_constraint': 'kernel_constraint',
+    'U_constraint': 'recurrent_constraint', 'b_constraint': 'bias_constraint',
+    'bias': 'use_bias', 'dropout_W': 'dropout', 'dropout_U': 'recurrent_dropout',
+    'border_mode': 'padding', 'subsample': 'strides', 'subsample_length': 'strides',
+    'filter_length': 'kernel_size', 'pool_length': 'pool_size', 'stride': 'strides',
+    'atrous_rate': 'dilation_rate', 'beta_init': 'beta_initializer',
+    'gamma_init': 'gamma_initializer', 'p': 'rate',
+}
+_KERAS1_EMBEDDING = {'init': 'embeddings_initializer', 'W_regularizer': 'embeddings_regularizer',
+                     'W_constraint': 'embeddings_constraint'}
+
+
+def _keras1_layer(name, config, label):
+    """A Keras 1 layer config (``output_dim``, ``nb_filter``, ``border_mode``,
+    ``dim_ordering`` ...) in Keras 2's arguments, as Keras 2's legacy interfaces converted
+    them; Keras 2 configs come back unchanged."""
+    keys = set(config)
+    if name not in _KERAS1_CLASSES and not keys & (set(_KERAS1_ARGS) | {
+            'dim_ordering', 'nb_row', 'nb_col', 'consume_less', 'forget_bias_init', 'mode'}):
+        return name, config
+    name = _KERAS1_CLASSES.get(name, name)
+    config = dict(config)
+    table = dict(_KERAS1_ARGS, **(_KERAS1_EMBEDDING if name == 'Embedding' else {}))
+    if name == 'Embedding':
+        del table['output_dim']          # the same name in Keras 1 and 2
+    if name in ('Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'SpatialDropout3D',
+                'GaussianDropout', 'AlphaDropout'):
+        table['p'] = 'rate'
+    elif 'p' in table:
+        del table['p']
+    for old, new in table.items():
+        if old in config and new not in config:
+            config[new] = config.pop(old)
+    if 'nb_row' in config and 'nb_col' in config:
+        config['kernel_size'] = (config.pop('nb_row'), config.pop('nb_col'))
+    ordering = config.pop('dim_ordering', None)
+    if ordering is not None:
+        config['data_format'] = {'tf': 'channels_last', 'th': 'channels_first'}.get(ordering)
+    implementation = config.pop('consume_less', None)
+    if implementation is not None:
+        config['implementation'] = {'cpu': 0, 'mem': 1, 'gpu': 2}.get(implementation, 1)
+    forget = config.pop('forget_bias_init', None)
+    if forget is not None:
+        config['unit_forget_bias'] = forget == 'one'
+    if name == 'BatchNormalization' and config.pop('mode', 0) != 0:
+        raise ValueError(f"{label}: Keras 1's BatchNormalization mode other than 0 was removed "
+                         f"in Keras 2 and is not supported by graphc")
+    if name in ('LSTM', 'GRU', 'SimpleRNN') and 'input_dim' in config and \
+            'batch_input_shape' not in config:
+        config['batch_input_shape'] = (None, config.pop('input_length', None),
+                                       config.pop('input_dim'))
+    return name, config
+
+
 def _normalize_layer(obj, classes, user, keras3=False, masks=False):
     """One ``{'class_name', 'config', ...}`` layer (or model) entry, in place of a copy."""
     obj = _strip_location(dict(obj))
     name = obj['class_name']
+    if name not in user and isinstance(obj.get('config'), dict):
+        name, obj['config'] = _keras1_layer(name, obj['config'],
+                                            f"Layer {obj['config'].get('name', '?')!r} "
+                                            f"({name})")
+        obj['class_name'] = name
     if name in _CUDNN_LAYERS and name not in user:
         name, fixed = _CUDNN_LAYERS[name]
         obj['class_name'] = name

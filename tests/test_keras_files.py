@@ -533,3 +533,36 @@ def test_graphc_keras_zip_keeps_the_optimizer_state(tmp_path):
     for m in (model, loaded):
         m.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
     np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=0, atol=1e-6)
+
+
+# -- Keras 1 layer configs that Keras 2 still read ---------------------------------------------
+
+def test_keras1_layer_configs_load_with_keras2_arguments():
+    keras1 = {'class_name': 'Sequential', 'config': [
+        {'class_name': 'Convolution2D', 'config': {
+            'name': 'conv', 'nb_filter': 3, 'nb_row': 2, 'nb_col': 2, 'border_mode': 'same',
+            'subsample': [1, 1], 'dim_ordering': 'th', 'init': 'glorot_uniform',
+            'activation': 'relu', 'W_regularizer': None, 'b_regularizer': None, 'bias': True,
+            'batch_input_shape': [None, 1, 4, 4]}},
+        {'class_name': 'Flatten', 'config': {'name': 'flat'}},
+        {'class_name': 'Dropout', 'config': {'name': 'drop', 'p': 0.25}},
+        {'class_name': 'Dense', 'config': {'name': 'dense', 'output_dim': 2,
+                                           'init': 'he_normal', 'activation': 'linear'}}]}
+    model = model_from_json(json.dumps(keras1))
+    conv, _, drop, dense = model.layers
+    assert type(conv).__name__ == 'Conv2D'
+    assert (conv.filters, tuple(conv.kernel_size), conv.padding, conv.data_format) == \
+        (3, (2, 2), 'same', 'channels_first')
+    assert drop.rate == 0.25 and dense.units == 2
+    assert model.predict(np.zeros((1, 1, 4, 4), 'float32')).shape == (1, 2)
+
+
+def test_keras1_lstm_config_loads():
+    keras1 = {'class_name': 'Sequential', 'config': [{'class_name': 'LSTM', 'config': {
+        'name': 'lstm', 'output_dim': 3, 'input_dim': 2, 'input_length': 5,
+        'inner_activation': 'sigmoid', 'inner_init': 'orthogonal', 'consume_less': 'gpu',
+        'forget_bias_init': 'one', 'dropout_W': 0.0, 'dropout_U': 0.0}}]}
+    lstm = model_from_json(json.dumps(keras1)).layers[0]
+    assert lstm.units == 3 and lstm.implementation == 2 and lstm.unit_forget_bias
+    assert lstm.recurrent_activation.__name__ == 'sigmoid'
+    assert tuple(lstm.batch_input_shape) == (None, 5, 2)
