@@ -566,3 +566,30 @@ def test_keras1_lstm_config_loads():
     assert lstm.units == 3 and lstm.implementation == 2 and lstm.unit_forget_bias
     assert lstm.recurrent_activation.__name__ == 'sigmoid'
     assert tuple(lstm.batch_input_shape) == (None, 5, 2)
+
+
+# -- Keras 3's lambda format --------------------------------------------------------------------
+
+def _keras3_lambda_config():
+    from graphc.utils.generic_utils import func_dump
+    code, defaults, closure = func_dump(lambda x: x + 1)
+    cfg = _keras3_config()
+    cfg['config']['layers'][1] = {
+        'module': 'keras.layers', 'class_name': 'Lambda', 'registered_name': None,
+        'config': {'name': 'plus_one', 'trainable': True, 'dtype': 'float32', 'arguments': {},
+                   'function': {'class_name': '__lambda__', 'config': {
+                       'code': code, 'defaults': defaults, 'closure': closure}}}}
+    del cfg['config']['layers'][2]
+    return cfg
+
+
+def test_keras3_lambda_is_refused_in_safe_mode():
+    from graphc.utils.safe_mode import UnsafeDeserializationError
+    with pytest.raises(UnsafeDeserializationError, match='plus_one'):
+        model_from_json(json.dumps(_keras3_lambda_config()))
+
+
+def test_keras3_lambda_loads_when_the_user_opts_in():
+    model = model_from_json(json.dumps(_keras3_lambda_config()), safe_mode=False)
+    x = np.arange(4, dtype='float32').reshape(1, 4)
+    np.testing.assert_array_equal(model.predict(x), x + 1)
