@@ -407,6 +407,10 @@ def save_weights_to_hdf5_group(f, layers):
 
 
 def _read_layer_group(f, name):
+    """A layer's weight names and datasets (not their data: the caller compares the declared
+    shapes with the model first). Links out of the file are refused here too, for h5py
+    objects given by the caller, which were not checked on opening."""
+    h5py = _h5py()
     if name not in f:
         raise ValueError(f"{_where(f)} lists the layer {name!r} in layer_names but has no "
                          f"group for it: the file is damaged")
@@ -414,9 +418,14 @@ def _read_layer_group(f, name):
     weight_names = load_attributes_from_hdf5_group(g, 'weight_names')
     values = []
     for weight_name in weight_names:
+        if isinstance(g.get(weight_name, getlink=True), h5py.ExternalLink):
+            raise ValueError(f"{_where(f)}: layer {name!r}: the weight {weight_name!r} is a "
+                             f"link to another file; graphc does not follow links out of a "
+                             f"weight file")
         if weight_name not in g:
             raise ValueError(f"{_where(f)}: layer {name!r} lists the weight {weight_name!r} "
                              f"but holds no data for it: the file is damaged")
+        _check_dataset(g[weight_name], _where(f))
         values.append(g[weight_name])
     return weight_names, values
 

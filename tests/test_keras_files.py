@@ -593,3 +593,17 @@ def test_keras3_lambda_loads_when_the_user_opts_in():
     model = model_from_json(json.dumps(_keras3_lambda_config()), safe_mode=False)
     x = np.arange(4, dtype='float32').reshape(1, 4)
     np.testing.assert_array_equal(model.predict(x), x + 1)
+
+
+def test_an_open_h5py_file_given_by_the_caller_is_checked_too(weights_file, tmp_path):
+    model, path = weights_file
+    other = str(tmp_path / 'other.h5')
+    with h5py.File(other, 'w') as f:
+        f['secret'] = np.zeros((4, 8), 'float32')
+    with h5py.File(path, 'r+') as f:
+        names = [saving._text(n) for n in f['dense'].attrs['weight_names']]
+        del f['dense'][names[0]]
+        f['dense'][names[0]] = h5py.ExternalLink(other, '/secret')
+    with h5py.File(path, 'r') as f:
+        with pytest.raises(ValueError, match='link to another file'):
+            model.load_weights(f)
