@@ -27,6 +27,7 @@ import io
 import json
 import os
 import tempfile
+import time
 import warnings
 import zipfile
 
@@ -736,9 +737,23 @@ def _read_member(archive, info, limit, path):
     return data
 
 
-def _param_bytes(model):
-    return sum(int(np.prod(K.int_shape(w))) * np.dtype(K.dtype(w)).itemsize
-               for w in model.weights)
+def _weights_limit(model):
+    """The most bytes a model.weights.h5 for ``model`` can need: the weights, up to three
+    optimizer slots per weight (Adam with amsgrad), and HDF5's own structure."""
+    weights = sum(int(np.prod(K.int_shape(w))) * np.dtype(K.dtype(w)).itemsize
+                  for w in model.weights)
+    return 4 * weights + _H5_OVERHEAD
+
+
+def load_keras_zip_weights(model, path, by_name=False, skip_mismatch=False):
+    """``model.load_weights('m.keras')``: the weights of a Keras 3 ``.keras`` file (checked as
+    by ``load_keras_zip``) into an existing model."""
+    with zipfile.ZipFile(path) as archive:
+        infos = _check_zip_members(archive, path)
+        with _zip_weights_file(archive, infos['model.weights.h5'], _weights_limit(model),
+                               path) as f:
+            load_keras3_weights(model, f, f"The .keras file {path}", by_name=by_name,
+                                skip_mismatch=skip_mismatch)
 
 
 def _vars_groups(group):
@@ -853,14 +868,15 @@ def load_keras_zip(path, custom_objects=None, compile=True, safe_mode=None):  # 
     where = f"The .keras file {path}"
     with zipfile.ZipFile(path) as archive:
         infos = _check_zip_members(archive, path)
+        text = _read_member(archive, infos['config.json'], _JSON_LIMIT, path)
         try:
-            config = json.loads(_read_member(archive, infos['config.json'], _JSON_LIMIT, path))
+            config = json.loads(text)
         except ValueError as e:
             raise ValueError(f"{where}: config.json is not valid JSON ({e})") from None
         compile_config = config.get('compile_config') if isinstance(config, dict) else None
         model = model_from_config(config, custom_objects=custom_objects, safe_mode=safe_mode)
-        limit = 2 * _param_bytes(model) + _H5_OVERHEAD   # weights (+ optimizer slots)
-        with _zip_weights_file(archive, infos['model.weights.h5'], 4 * limit, path) as f:
+        with _zip_weights_file(archive, infos['model.weights.h5'], _weights_limit(model),
+                               path) as f:
             optimizer_group = load_keras3_weights(model, f, where)
             if not compile or not compile_config:
                 return model
@@ -969,7 +985,9 @@ def save_keras_zip(model, filepath, overwrite=True, include_optimizer=True):
         compile_config, state = _keras3_compile(model)
     if compile_config is not None:
         config['compile_config'] = compile_config
-    metadata = {'keras_version': '3.0.0', 'date_saved': '', 'graphc': True}
+    from . import __version__
+    metadata = {'keras_version': '3.0.0', 'graphc_version': __version__,
+                'date_saved': time.strftime('%Y-%m-%d@%H:%M:%S')}
     weights = io.BytesIO()
     from .saving import _h5py
     with _h5py().File(weights, 'w') as f:

@@ -678,8 +678,9 @@ def load_weights(model, filepath, by_name=False, skip_mismatch=False, reshape=Fa
                          "needs every layer to match")
     from . import keras_formats
     if keras_formats.is_keras_zip(filepath):
-        raise ValueError(f"{os.fspath(filepath)} is a Keras 3 .keras archive, not a weights "
-                         f"file: load it with graphc.models.load_model")
+        keras_formats.load_keras_zip_weights(model, os.fspath(filepath), by_name=by_name,
+                                             skip_mismatch=skip_mismatch)
+        return
     with _open_for_reading(filepath) as f:
         if 'layer_names' not in f.attrs and 'layer_names0' not in f.attrs and 'layers' in f \
                 and 'vars' in f:

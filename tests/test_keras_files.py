@@ -607,3 +607,11 @@ def test_an_open_h5py_file_given_by_the_caller_is_checked_too(weights_file, tmp_
     with h5py.File(path, 'r') as f:
         with pytest.raises(ValueError, match='link to another file'):
             model.load_weights(f)
+
+
+@pytest.mark.parametrize('by_name', [False, True])
+def test_load_weights_from_a_keras3_zip(by_name):
+    model = _graphc_mlp()
+    model.load_weights(fixture('k3_mlp.keras'), by_name=by_name)
+    x, data = expected('k3_mlp.keras')
+    np.testing.assert_allclose(model.predict(x), data['y'], rtol=0, atol=1e-5)
