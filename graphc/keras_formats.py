@@ -622,12 +622,45 @@ def normalize_training_config(config):
 _SLOTS = {
     'Adam': (('m', 'momentum'), ('v', 'velocity')),
     'Adamax': (('m', 'momentum'), ('u', 'norm')),
-    'Nadam': (('m', 'momentum'), ('v', 'velocity')),
-    'RMSprop': (('rms', 'velocity'),),
+    'RMSprop': (('velocity',),),
     'Adagrad': (('accumulator',),),
     'Adadelta': (('accumulated_grad',), ('accumulated_delta_var',)),
-    'SGD': (('momentum',),),
+    'SGD': (('m', 'momentum'),),
 }
+
+
+def _slot_of(name, slots):
+    """The slot index a state name belongs to: tf.keras 2.11+ writes
+    ``Adam/m/dense/kernel:0``, Keras 3 ``adam/dense_kernel_momentum``; None if unknown."""
+    parts = name.split('/')
+    for s, aliases in enumerate(slots):
+        if len(parts) >= 3 and parts[1] in aliases:
+            return s
+    last = parts[-1].split(':')[0]
+    for s, aliases in enumerate(slots):
+        if any(len(a) > 1 and last.endswith('_' + a) for a in aliases):
+            return s
+    return None
+
+
+def _by_slot(names, values, slots, n_params):
+    """The file's slot arrays grouped by slot (each in the file's variable order), from
+    their names; without usable names, slots interleaved per variable (what tf.keras 2.11+
+    and Keras 3 write for Adam)."""
+    n_slots = len(slots)
+    if names is not None:
+        groups = [[] for _ in slots]
+        for name, value in zip(names, values):
+            s = _slot_of(name, slots)
+            if s is None:
+                break
+            groups[s].append(value)
+        else:
+            if all(len(g) == n_params for g in groups):
+                return groups
+    if len(values) != n_slots * n_params:
+        return None
+    return [[values[p * n_slots + s] for p in range(n_params)] for s in range(n_slots)]
 
 
 def _is_new_layout(names):
@@ -655,22 +688,22 @@ def optimizer_state_from_file(optimizer, names, values):
         return None
     iteration = values[0]
     rest = values[1:]
-    if names is not None:
-        rest_names = names[1:]
-        if rest_names and rest_names[0].split('/')[-1].split(':')[0] == 'learning_rate':
-            rest = rest[1:]
-    elif len(values) >= 2 and np.ndim(values[1]) == 0:   # .keras: learning_rate second
-        rest = rest[1:]
+    rest_names = names[1:] if names is not None else None
+    if rest_names and rest_names[0].split('/')[-1].split(':')[0] == 'learning_rate':
+        rest, rest_names = rest[1:], rest_names[1:]
+    elif names is None and len(values) >= 2 and np.ndim(values[1]) == 0:
+        rest = rest[1:]                                 # .keras: learning_rate second
     n_slots = len(slots)
     n_params = (len(ours) - 1) // n_slots
+    if (len(ours) - 1) != n_slots * n_params:
+        return None
     if cls == 'SGD' and not rest:                       # no momentum: no slots
         state = [iteration] + [np.zeros(s, dtype=K.floatx()) for s in ours[1:]]
-    elif len(rest) == n_slots * n_params and (len(ours) - 1) == n_slots * n_params:
-        state = [iteration]
-        for s in range(n_slots):
-            state += [rest[p * n_slots + s] for p in range(n_params)]
     else:
-        return None
+        groups = _by_slot(rest_names, rest, slots, n_params)
+        if groups is None:
+            return None
+        state = [iteration] + [v for group in groups for v in group]
     state = [np.asarray(v) for v in state]
     if any(tuple(v.shape) != s for v, s in zip(state[1:], ours[1:])):
         return None
