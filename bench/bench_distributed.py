@@ -6,6 +6,11 @@ convnet of bench_convnet.py, Adam. Each configuration runs global batches of B s
 rank computes B / ranks of them (``train_on_batch`` on its shard), then one allreduce of the
 packed gradients (3.3 MB for the MLP, 0.14 MB for the convnet in float32).
 
+Columns: ``compute_ms_min/max``: the fastest and slowest rank's time per step in its compiled
+calls (their difference is what the faster rank waits for); ``allreduce_ms`` is the time a rank spends in each step's allreduce, waiting for
+the slower rank included (``allreduce_ms_max``: the larger of the two ranks');
+``pure_allreduce_ms`` the same buffer's allreduce alone after a barrier (the transfer).
+
 Rows:
   single    one process, no MPI (numba's threads on all cores)
   mpi x1    ``mpiexec -n 1``: the split step and a 1-rank allreduce (the split's overhead)
@@ -95,9 +100,28 @@ def worker(model_name, batch, seconds, distributed, out):
         row['allreduce_mb'] = stats['allreduce_bytes'] / max(stats['allreduce_calls'], 1) / 1e6
         # the slowest rank's allreduce time (the others wait in it for that rank)
         row['allreduce_ms_max'] = float(np.max(_gather(hvd, row['allreduce_ms'], size)))
+        compute = _gather(hvd, stats['compute_s'] / steps * 1e3, size)
+        row['compute_ms_min'], row['compute_ms_max'] = float(compute.min()), float(compute.max())
+        row['pure_allreduce_ms'] = _pure_allreduce_ms(hvd, stats['allreduce_bytes'] //
+                                                      max(stats['allreduce_calls'], 1))
     if rank == 0:
         with open(out, 'w') as f:
             json.dump(row, f)
+
+
+def _pure_allreduce_ms(hvd, nbytes, repeats=30):
+    """The allreduce of a step's buffer alone, ranks lined up by a barrier first: the
+    transfer cost, without the wait for a slower rank that the step's figure includes."""
+    from graphc.distribute.strategy import _STATE
+    comm = _STATE['strategy'].comm
+    buf = np.zeros(max(nbytes // 4, 1), dtype=np.float32)
+    times = []
+    for _ in range(repeats):
+        comm.barrier()
+        t0 = time.perf_counter()
+        comm.allreduce_sum(buf)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times) * 1e3)
 
 
 def _gather(hvd, value, size):
@@ -168,8 +192,10 @@ def main(argv=None):
                     if base:
                         row['vs_single'] = row['sps'] / base
                     rows.append(row)
-    table(rows, ['model', 'batch', 'run', 'step_ms', 'sps', 'vs_single', 'allreduce_ms',
-                 'allreduce_ms_max', 'allreduce_share', 'allreduce_mb', 'first_step_s'],
+    table(rows, ['model', 'batch', 'run', 'step_ms', 'sps', 'vs_single', 'compute_ms_min',
+                 'compute_ms_max', 'allreduce_ms',
+                 'allreduce_ms_max', 'allreduce_share', 'pure_allreduce_ms', 'allreduce_mb',
+                 'first_step_s'],
           title='Data-parallel training step (graphc.distribute)')
     write_json('bench_distributed', {'rows': rows, 'all_runs': runs, 'seconds': args.seconds,
                                      'repeats': args.repeats})

@@ -187,7 +187,8 @@ def load_model(filepath, custom_objects=None, compile=True):
 
 def stats(reset=False):
     """Time and bytes spent in collectives by this rank: ``{'allreduce_s', 'allreduce_calls',
-    'allreduce_bytes', 'bcast_s'}`` (the allreduce time includes waiting for slower ranks).
+    'allreduce_bytes', 'bcast_s', 'compute_s'}`` (the allreduce time includes waiting for
+    slower ranks; compute_s is the time in the training steps' compiled calls).
 
     Args:
         reset: start counting afresh after reading.

@@ -21,6 +21,8 @@ identical without further communication.
 """
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .. import backend as K
@@ -247,6 +249,7 @@ class DataParallelStep:
             self._setup()
         buf = self.buffer
         n = self._count(ins)
+        t0 = time.perf_counter()
         if n:
             outs = self.grad_function(ins)
             buf[0] = n
@@ -262,6 +265,7 @@ class DataParallelStep:
                             casting='unsafe')
         else:
             buf[:] = 0       # a rank whose part of a small last batch is empty
+        t1 = time.perf_counter()
         self.comm.allreduce_sum(buf, what=f'the gradient allreduce of step {self.steps}')
         total = buf[0]
         if total <= 0:
@@ -270,6 +274,8 @@ class DataParallelStep:
         buf[1:] /= total
         grads = [v if v is not None else buf[o:o + n].reshape(s).astype(d)
                  for v, (o, n, s), d in zip(self.grad_views, self.slots, self.param_dtypes)]
+        t2 = time.perf_counter()
         self.apply_function(grads)
+        self.comm.stats['compute_s'] += (t1 - t0) + (time.perf_counter() - t2)
         self.steps += 1
         return [np.asarray(buf[1 + i], dtype=np.float32) for i in range(self.n_outs)]
