@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 from ..ir.interpreter import RngStates, run_node
-from .cpu.lower import Program, PyStep, Segment, warn_fallback
+from .cpu.lower import KERNEL_PREFIX, Program, PyStep, Segment, warn_fallback
 from .cpu.native import restore_fpenv
 
 logger = logging.getLogger("graphc.compile")
@@ -64,7 +64,7 @@ class CompiledFunction:
     def __init__(self, graph, program: Program, module, stats: dict):
         self.graph = graph
         self.program = program
-        self.source = program.source
+        self.source = program.full_source
         self.stats = stats
         self._module = module
         self._rng = RngStates()
@@ -308,10 +308,11 @@ class _BlasThreadPolicy:
     def for_program(cls, program):
         # numba's threads own the cores (prange loops, products split in blocks by
         # native.par_gemm): every sgemm runs on the thread that calls it
-        parallel = "par_gemm(" in program.source or "prange(" in program.source
+        text = program.full_source
+        parallel = "par_gemm(" in text or "prange(" in text
         # gemm in the generated source, or a precompiled kernel that calls it (convolutions)
-        if "gemm(" not in program.source and not parallel and \
-                not any(f"import {k}" in program.source for k in _BLAS_KERNELS):
+        if "gemm(" not in text and not parallel and \
+                not any(f"import {k}" in text for k in _BLAS_KERNELS):
             return None
         from .cpu import native
         if native.blas_library() is None and not parallel:
@@ -334,7 +335,7 @@ class _BlasThreadPolicy:
         if parallel:
             return cls(ncores, None, True)
         from .cpu.emit_nn import PARALLEL_KERNELS
-        if any(f"import {k}\n" in program.source for k in PARALLEL_KERNELS):
+        if any(f"import {k}\n" in text for k in PARALLEL_KERNELS):
             # batch-parallel conv/pool kernels own the cores; each of their threads calls
             # sgemm, which must not start threads of its own (they would fight on the cores)
             return cls(ncores, 1)
@@ -415,12 +416,51 @@ class _SegView:
         self.name = "segment"
 
 
+def _compile_driver(disp, sig, key: str, name: str, calls_kernels: bool) -> None:
+    """Compile (or load) one driver, with the kernel symbols its code calls registered.
+
+    A driver loaded from numba's cache was typed in another process: the kernels it calls
+    (stored beside it as ``<key>.<name>.kcalls``: module and argument types per line) are
+    loaded and registered first. Without that record -- a first compile, or a damaged or
+    missing record -- numba's cached copy is flushed, so the driver is typed again and its
+    calls register themselves (see ``cpu/linker.py``).
+    """
+    from . import cache
+    from .cpu import linker
+    disp.disable_compile(False)       # the same source may serve several signatures
+    try:
+        if not calls_kernels:
+            disp.compile(sig)
+            return
+        record = cache.load_blob(key, f"{name}.kcalls")
+        ok = record is not None
+        if ok:
+            try:
+                for line in record.decode("utf-8").splitlines():
+                    module_name, *argtys = line.split("\t")
+                    linker.ensure(module_name, [linker.parse_type(t) for t in argtys])
+            except (UnicodeDecodeError, ValueError, KeyError) as exc:
+                _log(f"kernel record of {name} unreadable ({exc}): recompiling the driver")
+                ok = False
+        if not ok and getattr(disp, "_cache", None) is not None:
+            disp._cache.flush()
+        with linker.recording() as calls:
+            disp.compile(sig)
+        if calls and not ok:
+            text = "\n".join("\t".join((m,) + tuple(t)) for m, t in calls)
+            cache.store_blob(key, f"{name}.kcalls", text.encode("utf-8"))
+    finally:
+        disp.disable_compile()
+
+
 def build(graph, program: Program, parallel: bool) -> CompiledFunction:
     """Load the generated module through the cache and compile every segment eagerly."""
     from . import cache
     from .cpu.native import tune_malloc
     tune_malloc()
     t0 = time.perf_counter()
+    for kkey, ksrc in program.kernels.items():     # the driver module imports them
+        cache.load_generated_module(ksrc, kkey, module_prefix=KERNEL_PREFIX)
     key = cache.key("graphc-cpu-1", program.source)
     module = cache.load_generated_module(program.source, key)
     t1 = time.perf_counter()
@@ -432,9 +472,7 @@ def build(graph, program: Program, parallel: bool) -> CompiledFunction:
         sig = tuple(_numba_type(*program.slot_types[s], s in program.readonly_slots)
                     for s in step.params)
         before = sum(disp.stats.cache_hits.values())
-        disp.disable_compile(False)       # the same source may serve several signatures
-        disp.compile(sig)
-        disp.disable_compile()
+        _compile_driver(disp, sig, key, step.name, bool(program.kernels))
         got = sum(disp.stats.cache_hits.values()) - before
         hits += got
         _log(f"compiled {graph.name}.{step.name} ({len(step.nodes)} nodes): "

@@ -36,7 +36,7 @@ def test_one_native_call_for_forward_reduction_and_matmul():
     y = apply("sum", apply("relu", apply("matmul", x, w) + 1.0), axes=(1,))
     fn = compile_graph(fuse(Graph([x, w], [y])))
     assert fn.stats["segments"] == 1 and fn.stats["python_nodes"] == 0
-    assert fn.source.count("@njit(cache=True") == 1
+    assert len(fn.program.kir.drivers) == 1      # one driver: the call's one native entry
     rng = np.random.default_rng(0)
     xa, wa = rng.normal(size=(5, 8)).astype(np.float32), rng.normal(size=(8, 3)).astype(
         np.float32)

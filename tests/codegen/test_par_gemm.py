@@ -8,7 +8,7 @@ from numba import njit
 
 from graphc.codegen import compile_graph
 from graphc.codegen.cpu import native
-from graphc.codegen.cpu.lower import _outline_pranges, lower
+from graphc.codegen.cpu.lower import lower
 from graphc.codegen.executor import _BlasThreadPolicy
 from graphc.ir import Graph, TensorType, apply, evaluate, source
 from graphc.ir.node import Variable
@@ -64,22 +64,6 @@ def test_par_gemm_checks_shapes():
     with pytest.raises(ValueError, match="shapes do not match"):
         _par(np.ones((3, 4), np.float32), np.ones((5, 2), np.float32),
              np.empty((3, 2), np.float32))
-
-
-def test_outlining_moves_prange_nests_into_kernels():
-    lines = ["    t1 = np.empty((n0,), np.float32)",
-             "    for i2 in prange(n0):",
-             "        x3 = v0[(i2,)]",
-             "        t1[(i2,)] = x3 * _k0",
-             "    s4 = t1[0]"]
-    body, kernels = _outline_pranges("seg0", ["v0", "n0"], lines)
-    assert body[1] == "    _pk_seg0_0(n0, t1, v0)"
-    assert kernels[0][0] == "def _pk_seg0_0(n0, t1, v0):"
-    assert kernels[0][1] == "    for i2 in prange(n0):"
-    # a nest whose local is read afterwards stays inline
-    leak = lines[:4] + ["    s5 = x3 + 1"]
-    body, kernels = _outline_pranges("seg0", ["v0", "n0"], leak)
-    assert not kernels and body == leak
 
 
 def _train_graph(rng):

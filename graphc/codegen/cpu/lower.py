@@ -25,7 +25,7 @@ thread).
 """
 from __future__ import annotations
 
-import re
+import ast
 import warnings
 from dataclasses import dataclass, field
 
@@ -35,8 +35,10 @@ from ...ir.graph import Graph
 from ...ir.node import Node, Value
 from ...ir.ops import REGISTRY
 from ..literals import py_literal
+from ..kir import Driver, Module, Unit
+from ..kir_passes import outline
 from . import emit as E
-from .emit_group import emit_group, plan_groups
+from .render import HEADER, render_kernel, render_module
 from .scalar import PRELUDE
 
 SMALL_CONST = 64            # constants up to this many elements are baked into the source
@@ -64,13 +66,6 @@ def _auto_mode(shape) -> str:
     if not symbolic:
         return "prange" if known >= PARALLEL_MIN_WORK else "range"
     return "dual" if known * PARALLEL_MAX_BATCH >= PARALLEL_MIN_WORK else "range"
-
-# numba's parallel options: only explicit prange loops become parfors (no implicit
-# conversion of array expressions or numpy calls, which compile slower and would also run
-# the small kernels threaded).
-PARALLEL_FLAGS = ('{"prange": True, "comprehension": False, "reduction": False, '
-                  '"inplace_binop": False, "setitem": False, "numpy": False, '
-                  '"stencil": False, "fusion": False}')
 
 _warned_ops: set[str] = set()
 
@@ -125,6 +120,16 @@ class Program:
     # memory plan: buffers allocated (np.empty sites that ran through the plan) and how many
     # of them reuse a dead intermediate instead of allocating (see MemoryPlan)
     memory: dict = field(default_factory=dict)
+    # the kernels the drivers call: cache key of the kernel's module -> its source
+    kernels: dict = field(default_factory=dict)
+    kir: object = None                          # the kernel-IR Module (graphc.codegen.kir)
+
+    @property
+    def full_source(self) -> str:
+        """The step's module, then the module of each kernel it calls (what runs natively)."""
+        parts = [self.source] + [f"# ---- kernel module {KERNEL_PREFIX}_{k}\n{src}"
+                                 for k, src in self.kernels.items()]
+        return "\n".join(parts)
 
 
 NEVER = 1 << 62            # a buffer position that never dies (outputs, updates, returns)
@@ -575,7 +580,7 @@ def lower(graph: Graph, parallel: bool | str = False, memory_plan: bool | None =
                 fallback_ops.append(n.op)
 
     module = ModuleWriter(parallel)
-    seg_sources = []
+    drivers: list[Driver] = []
     mem = {"allocations": 0, "reused": 0}
     ftz = flush_denormals()
     for k, seg in enumerate(segments):
@@ -611,8 +616,6 @@ def lower(graph: Graph, parallel: bool | str = False, memory_plan: bool | None =
                 if not _same_static_shape(var, new) and id(new) in produced and new not in rets:
                     rets.append(new)
         seg.rets = [slot(v) for v in rets]
-        seg.nodes, groups = plan_groups(seg.nodes)
-        group_at = {id(g[0]): g for g in groups}
         w = SegmentWriter(module, seg, slot_of)
         for v in params:
             w.define(v, f"v{slot_of[id(v)]}", "C")
@@ -622,13 +625,16 @@ def lower(graph: Graph, parallel: bool | str = False, memory_plan: bool | None =
         keep = {id(v) for v in rets} | {id(v) for v in graph.outputs} | \
             {id(x) for pair in graph.updates for x in pair}
         w.plan = MemoryPlan(_lifetimes(seg.nodes, keep)) if memory_plan else None
-        grouped = {id(m) for g in groups for m in g[1:]}
+        # one unit per node; kir_passes.outline decides the kernels (identical units, e.g.
+        # an optimiser's update of each variable, become calls of one kernel)
+        units: list[Unit] = []
         for pos, n in enumerate(seg.nodes):
             w.pos = pos
-            if id(n) in group_at:
-                emit_group(w, group_at[id(n)], list(range(pos, pos + len(group_at[id(n)]))))
-            elif id(n) not in grouped:
-                E.emit(w, n)
+            start = len(w.lines)
+            E.emit(w, n)
+            if len(w.lines) > start:
+                units.append(Unit(tuple(w.lines[start:]), _label(n)))
+        units_end = len(w.lines)
         if w.plan is not None:
             mem["allocations"] += w.plan.allocs
             mem["reused"] += w.plan.reused
@@ -648,12 +654,9 @@ def lower(graph: Graph, parallel: bool | str = False, memory_plan: bool | None =
         if ftz:
             w.line("ftz_exit(_mx)")
         w.line(f"return {E._tuple(ret_names)}")
-        header = f"def {seg.name}({', '.join(f'v{s}' for s in seg.params)}):"
-        enter = ["    _mx = ftz_enter()"] if ftz else []
-        body, kernels = _outline_pranges(seg.name, [f"v{s}" for s in seg.params], w.lines) \
-            if OUTLINE_PRANGE else (w.lines, [])
-        seg_sources.extend((None, True, lines) for lines in kernels)
-        seg_sources.append((seg, "prange(" in "\n".join(body), [header] + enter + body))
+        drivers.append(Driver(seg.name, [f"v{s}" for s in seg.params], units,
+                              prologue=["    _mx = ftz_enter()"] if ftz else [],
+                              epilogue=w.lines[units_end:]))
 
     steps: list = []
     for k in range(n_segs + 1):
@@ -670,10 +673,39 @@ def lower(graph: Graph, parallel: bool | str = False, memory_plan: bool | None =
                 py_commits.append((slot(var), slot(new)))
     output_slots = [slot(v) for v in graph.outputs]
     output_copy = [v.node.op in ("variable", "constant") for v in graph.outputs]
-    source = _module_source(module, seg_sources)
-    return Program(source, len(slot_types), input_slots, var_slots, const_slots, random_pre,
-                   steps, output_slots, output_copy, py_commits, slot_types, readonly,
-                   fallback_ops, mem)
+    kmodule = Module(drivers, list(HEADER), _constant_definitions(module.const_lines), PRELUDE)
+    kernel_sources = render_program(kmodule)
+    source = render_module(kmodule, {k: f"{KERNEL_PREFIX}_{n}"
+                                     for k, (n, _) in kernel_sources.items()})
+    program = Program(source, len(slot_types), input_slots, var_slots, const_slots, random_pre,
+                      steps, output_slots, output_copy, py_commits, slot_types, readonly,
+                      fallback_ops, mem)
+    program.kernels = dict(kernel_sources.values())
+    program.kir = kmodule
+    return program
+
+
+def _label(n: Node) -> str:
+    """What a unit computes, for dumps: the op, or a fused node's body ops."""
+    if n.op != "fused":
+        return n.op
+    return "fused(" + ",".join(m.op for m in n.attrs["body"].nodes()
+                               if REGISTRY[m.op].kind != "source") + ")"
+
+
+def _constant_definitions(lines: list[str]) -> dict[str, str]:
+    """Module-level name -> its defining line (``_k0 = np.float32(0.0)``, an import)."""
+    out: dict[str, str] = {}
+    for line in lines:
+        stmt = ast.parse(line).body[0]
+        if isinstance(stmt, ast.Assign):
+            out[stmt.targets[0].id] = line
+        elif isinstance(stmt, ast.ImportFrom):
+            for alias in stmt.names:
+                out[alias.asname or alias.name] = line
+        else:
+            raise AssertionError(f"internal error: unexpected module constant line {line!r}")
+    return out
 
 
 def _lifetimes(nodes: list[Node], keep: set[int]) -> list[int]:
@@ -813,103 +845,20 @@ def _emit_commits(w: SegmentWriter, graph: Graph) -> list:
             if _same_static_shape(var, new)]
 
 
-OUTLINE_PRANGE = True       # move prange nests into kernels of their own (_outline_pranges)
-_PRANGE_RE = re.compile(r"^( +)for \w+ in prange\(")
-_ASSIGN_RE = re.compile(r"^\s*(\w+)\s*=(?!=)")
-_FOR_RE = re.compile(r"^\s*for (\w+) in ")
-_NAME_RE = re.compile(r"\b[A-Za-z_]\w*\b")
-_STRING_RE = re.compile(r"'[^']*'|\"[^\"]*\"")
+KERNEL_PREFIX = "graphc_k"        # module (and file) name prefix of a kernel in the cache
 
 
-def _outline_pranges(seg_name: str, params: list[str], lines: list[str]):
-    """Move every ``prange`` loop nest of a segment into a small function of its own.
-
-    numba runs its parfor passes over the whole function that holds a ``prange``; a training
-    step's segment has hundreds of lines, so each nest inside it cost ~0.5 s of cold compile.
-    Outlined, the segment compiles as serial code and each kernel is a few lines (measured:
-    a one-nest kernel ~0.2 s). The kernel takes the names the nest reads from the segment as
-    arguments (arrays by reference: its writes are the segment's); a nest that rebinds an
-    outer name, or defines a name read after it, stays inline.
+def render_program(kmodule: Module) -> dict[str, tuple[str, str]]:
+    """Outline ``kmodule``'s kernels (:func:`graphc.codegen.kir_passes.outline`) and render
+    each to the source of its own module.
 
     Returns:
-        (the segment's new body lines, a list of kernel sources as line lists).
+        kernel key -> (cache key of its module, module source).
     """
-    out: list[str] = []
-    kernels: list[list[str]] = []
-    defined = set(params)
-    i = 0
-    while i < len(lines):
-        m = _PRANGE_RE.match(lines[i])
-        if not m:
-            a = _ASSIGN_RE.match(lines[i])
-            if a:
-                defined.add(a.group(1))
-            out.append(lines[i])
-            i += 1
-            continue
-        ind = len(m.group(1))
-        j = i + 1
-        while j < len(lines) and len(lines[j]) - len(lines[j].lstrip(" ")) > ind:
-            j += 1
-        nest = lines[i:j]
-        assigned = set()
-        used = set()
-        for ln in nest:
-            for rx in (_ASSIGN_RE, _FOR_RE):
-                a = rx.match(ln)
-                if a:
-                    assigned.add(a.group(1))
-            used.update(_NAME_RE.findall(_STRING_RE.sub("", ln)))
-        # names read after the nest that it would have to return (the serial twin of a
-        # size-switched nest assigns its own copies of the nest's names before reading them)
-        later, later_assigned = set(), set()
-        for ln in lines[j:]:
-            later.update(_NAME_RE.findall(_STRING_RE.sub("", ln)))
-            for rx in (_ASSIGN_RE, _FOR_RE):
-                a = rx.match(ln)
-                if a:
-                    later_assigned.add(a.group(1))
-        later -= later_assigned
-        args = sorted((used & defined) - assigned)
-        if (assigned & defined) or (assigned & later):
-            out.extend(nest)                    # not self-contained: keep it inline
-            i = j
-            continue
-        name = f"_pk_{seg_name}_{len(kernels)}"
-        body = ["    " + ln[ind:] for ln in nest]
-        kernels.append([f"def {name}({', '.join(args)}):"] + body)
-        out.append(" " * ind + f"{name}({', '.join(args)})")
-        i = j
-    return out, kernels
-
-
-def _module_source(module: ModuleWriter, seg_sources) -> str:
-    out = ['"""Generated by graphc.codegen.cpu (do not edit)."""',
-           "import math",
-           "import numpy as np",
-           "from numba import njit, prange",
-           "from graphc.codegen.cpu.native import gemm, par_gemm, ftz_enter, ftz_exit",
-           # intrinsics: numba compiles an overload or helper per signature for np.empty,
-           # .fill, .reshape/.ravel and the builtins max/min (a nested compile each, ~30 ms
-           # on a cold start); these lower inline. max/min are shadowed because the scalar
-           # templates spell them as the builtins (same results, NaN rule included)
-           "from graphc.codegen.cpu.native import empty_c, fill_c, scale_c, reshape_c, "
-           "max2 as max, min2 as min",
-           "from graphc.codegen.cpu.mathlib import FASTMATH, " + ", ".join(
-               sorted(_MATHLIB_NAMES)),
-           "",
-           "_FM = set(FASTMATH)",
-           ""]
-    out += module.const_lines
-    out += ["", "", PRELUDE]
-    for seg, par, lines in seg_sources:
-        flags = 'cache=True, nogil=True, error_model="numpy", fastmath=_FM'
-        if par:
-            flags += f", parallel={PARALLEL_FLAGS}"
-        out += ["", f"@njit({flags})"] + lines + [""]
-    return "\n".join(out) + "\n"
-
-
-_MATHLIB_NAMES = {"exp_f32", "log_f32", "tanh_f32", "sigmoid_f32", "log1p_f32", "expm1_f32",
-                  "sin_f32", "cos_f32", "softplus_f32", "log2_f32", "silu_f32",
-                  "gelu_tanh_f32", "selu_f32"}
+    from .. import cache
+    outline(kmodule)
+    out = {}
+    for k, kernel in kmodule.kernels.items():
+        src = render_kernel(kernel, kmodule.prelude)
+        out[k] = (cache.key("graphc-cpu-kernel-1", src), src)
+    return out

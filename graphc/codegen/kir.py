@@ -1,0 +1,163 @@
+"""The kernel IR: what the code generator produces between the optimised graph and a target's
+source text.
+
+A :class:`Module` holds the step's *drivers* (one per native segment of the schedule: the
+function the executor calls) and the *kernels* they call. A driver is a sequence of
+statements, each either a :class:`KernelCall` (arguments in, results out, by name) or an
+:class:`Inline` unit kept in the driver's own body. A :class:`Kernel` is a function with
+positional parameters, a body and named results; its :attr:`Kernel.key` is a digest of its
+canonical content (parameters and locals renamed in order of first use, module constants
+renamed by value), so two layers that lower to the same code share one kernel, compiled once
+per process and once per machine through the on-disk cache.
+
+Bodies are still target statements (:class:`Verbatim` lines from the op-family lowerings); the
+structure above them -- which code forms a kernel, what it reads and writes, which kernels
+repeat, which run parallel loops -- is data that passes (``kir_passes``) decide on and
+renderers (``cpu/render.py``) print. A unit's facts come from parsing its lines with
+:mod:`ast`, never from regular expressions.
+
+Example:
+    >>> u = Unit(("    t1 = empty_c((n0,), np.float32)", "    t1[0] = v0[0]"), "neg")
+    >>> sorted(u.loads), sorted(u.stores)
+    [['empty_c', 'n0', 'np', 'v0'], ['t1']]
+"""
+from __future__ import annotations
+
+import ast
+import functools
+import textwrap
+from dataclasses import dataclass, field
+
+__all__ = ["Verbatim", "Unit", "Kernel", "KernelCall", "Inline", "Driver", "Module",
+           "names_of"]
+
+
+@dataclass(frozen=True)
+class Verbatim:
+    """Target statements, one per line, indented for a function body (four spaces)."""
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@functools.lru_cache(maxsize=4096)
+def names_of(text: str) -> tuple[frozenset, frozenset, bool]:
+    """(names loaded, names stored, has a ``prange`` loop) of a block of statements.
+
+    A name counts as loaded when any expression reads it (also the target of ``x += ...``);
+    stored when it is bound (assignment, loop target, augmented assignment). Attribute names
+    (``a.shape``) are not names.
+    """
+    tree = ast.parse(textwrap.dedent(text))
+    loads, stores = set(), set()
+    prange = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loads if isinstance(node.ctx, ast.Load) else stores).add(node.id)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            loads.add(node.target.id)
+        elif isinstance(node, ast.For) and isinstance(node.iter, ast.Call) and \
+                isinstance(node.iter.func, ast.Name) and node.iter.func.id == "prange":
+            prange = True
+    return frozenset(loads), frozenset(stores), prange
+
+
+@dataclass(frozen=True)
+class Unit:
+    """The code of one scheduled node (or one group of nodes sharing a loop body).
+
+    Attributes:
+        lines: the statements (driver-body indentation).
+        label: what it computes, for dumps (the op name, or ``group(<n>)``).
+    """
+    lines: tuple[str, ...]
+    label: str = ""
+
+    @property
+    def body(self) -> Verbatim:
+        return Verbatim(self.lines)
+
+    @property
+    def loads(self) -> frozenset:
+        return names_of("\n".join(self.lines))[0]
+
+    @property
+    def stores(self) -> frozenset:
+        return names_of("\n".join(self.lines))[1]
+
+    @property
+    def parallel(self) -> bool:
+        return names_of("\n".join(self.lines))[2]
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A function the drivers call: canonical parameters ``a0..``, a body, results.
+
+    Attributes:
+        key: content digest (hex); equal keys mean interchangeable kernels.
+        params: parameter names, in call order.
+        body: the statements, written in the canonical names.
+        results: names returned, in order (a tuple, possibly empty).
+        constants: module-level definitions the body reads, as (canonical name, definition
+            right-hand side or import line).
+        parallel: the body holds a ``prange`` loop (compiled with the parallel flags).
+        label: the op(s) it was lowered from, for dumps.
+    """
+    key: str
+    params: tuple[str, ...]
+    body: Verbatim
+    results: tuple[str, ...]
+    constants: tuple[tuple[str, str], ...]
+    parallel: bool
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        """The name drivers call it by (unique per content)."""
+        return f"k_{self.key[:16]}"
+
+
+@dataclass(frozen=True)
+class KernelCall:
+    """``results = kernel(args)`` in a driver (driver-local names)."""
+    kernel: Kernel
+    args: tuple[str, ...]
+    results: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Inline:
+    """A unit kept in the driver's own body."""
+    unit: Unit
+
+
+@dataclass
+class Driver:
+    """One native segment: the function the executor calls with the segment's slots.
+
+    ``prologue`` / ``epilogue`` are the driver's own statements around its units (the FP
+    environment, result copies, variable commits, the return).
+    """
+    name: str
+    params: list[str]
+    units: list[Unit]
+    prologue: list[str] = field(default_factory=list)
+    epilogue: list[str] = field(default_factory=list)
+    body: list = field(default_factory=list)       # KernelCall | Inline, after outlining
+
+
+@dataclass
+class Module:
+    """Drivers, the kernels they call, and the module-level definitions of the step.
+
+    ``header`` holds imports every generated module needs; ``constants`` maps a module-level
+    name (``_k0``, ``_a3``, an imported runtime function) to its defining line.
+    """
+    drivers: list[Driver]
+    header: list[str]
+    constants: dict[str, str]
+    prelude: str
+    kernels: dict[str, Kernel] = field(default_factory=dict)

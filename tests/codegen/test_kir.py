@@ -1,0 +1,180 @@
+"""The kernel IR (graphc/codegen/kir.py, kir_passes.py) and the kernel calls of the CPU
+target (cpu/linker.py): identical code is one kernel, compiled once; drivers call kernels by
+symbol; a later process reuses the kernels a first one compiled."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from numba import types
+
+from graphc.codegen.cpu.linker import parse_type
+from graphc.codegen.cpu.lower import lower
+from graphc.codegen.executor import build
+from graphc.codegen.kir import Driver, KernelCall, Module, Unit, names_of
+from graphc.codegen.kir_passes import merge_repeated_pairs, outline, plan_kernel
+from graphc.ir import Graph, TensorType, apply, evaluate, source
+from graphc.ir.node import Variable
+from graphc.passes.fuse import fuse
+
+CONSTS = {"_k0": "_k0 = np.float32(0.0)", "_k7": "_k7 = np.float32(0.0)",
+          "_k1": "_k1 = np.float32(2.0)"}
+
+
+def _unit(lines, label="op"):
+    return Unit(tuple("    " + ln for ln in lines), label)
+
+
+def test_names_of_separates_reads_writes_and_sees_prange():
+    loads, stores, par = names_of("    t1 = empty_c((n0,), np.float32)\n"
+                                  "    for i in prange(n0):\n        t1[i] += v0[i]")
+    assert {"empty_c", "n0", "np", "v0", "t1", "prange", "i"} <= loads
+    assert stores == {"t1", "i"}
+    assert par
+
+
+def test_identical_code_under_other_names_has_one_key():
+    a = _unit(["t5 = empty_c((v1.shape[0],), np.float32)",
+               "for i6 in range(v1.shape[0]):", "    t5[i6] = max(v1[i6], _k0)"])
+    b = _unit(["t9 = empty_c((v4.shape[0],), np.float32)",
+               "for i2 in range(v4.shape[0]):", "    t9[i2] = max(v4[i2], _k7)"])
+    c = _unit(["t9 = empty_c((v4.shape[0],), np.float32)",
+               "for i2 in range(v4.shape[0]):", "    t9[i2] = max(v4[i2], _k1)"])
+    ka = plan_kernel(a, ["v1"], ["t5"], CONSTS)
+    kb = plan_kernel(b, ["v4"], ["t9"], CONSTS)
+    kc = plan_kernel(c, ["v4"], ["t9"], CONSTS)
+    assert ka.key == kb.key                      # same code, constants equal by value
+    assert ka.key != kc.key                      # another constant value: another kernel
+    assert ka.params == ("a0",) and ka.results == ("l0",)
+    assert ka.constants == (("_c0", "np.float32(0.0)"),)
+
+
+def test_repeated_sequences_merge_into_one_kernel_but_never_with_themselves():
+    def layer(k):
+        return [_unit([f"h{k} = dot(x{k}, w{k})"], "dot"),
+                _unit([f"x{k + 1} = relu(h{k})"], "relu")]
+    units = [u for k in range(4) for u in layer(k)] + [_unit(["r = x4 * 2"], "tail")]
+    d = Driver("seg0", ["x0", "w0", "w1", "w2", "w3"], units, epilogue=["    return r"])
+    module = outline(Module([d], [], {}, ""))
+    calls = d.body
+    assert all(isinstance(c, KernelCall) for c in calls)
+    labels = [c.kernel.label for c in calls]
+    assert labels == ["dot+relu"] * 4 + ["tail"]
+    assert len(module.kernels) == 2              # the four layers call one kernel
+    assert calls[0].args == ("x0", "w0") and calls[3].results == ("x4",)
+
+
+def test_merging_leaves_parallel_loops_in_kernels_of_their_own():
+    par = _unit(["for i in prange(n):", "    y[i] = x[i]"], "par")
+    seq = _unit(["z = y[0]"], "seq")
+    d = Driver("seg0", ["x", "y", "n"], [par, seq, par, seq])
+    keys = {id(d): [plan_kernel(u, [], [], {}).key for u in d.units]}
+    merge_repeated_pairs([d], keys)
+    assert [u.label for u in d.units] == ["par", "seq", "par", "seq"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("float32", types.float32),
+    ("readonly array(float32, 2d, C)", types.Array(types.float32, 2, "C", readonly=True)),
+    ("array(int64, 1d, A)", types.Array(types.int64, 1, "A")),
+    ("UniTuple(array(float32, 1d, C) x 3)", types.UniTuple(types.float32[::1], 3)),
+    ("Tuple(float32, array(float64, 3d, F))",
+     types.Tuple((types.float32, types.Array(types.float64, 3, "F")))),
+])
+def test_stored_kernel_types_read_back_as_the_same_numba_types(text, expected):
+    assert parse_type(text) == expected
+    assert str(parse_type(str(expected))) == str(expected)
+
+
+@pytest.mark.parametrize("text", ["__import__('os')", "list(int64)", "array(object, 1d, C)"])
+def test_other_type_text_is_refused_not_evaluated(text):
+    with pytest.raises(ValueError):
+        parse_type(text)
+
+
+def _var(arr, name):
+    v = Variable(np.array(arr, np.float32), name)
+    return source("variable", TensorType("float32", v.value.shape), name=name, var=v), v
+
+
+def test_updates_of_four_variables_call_one_kernel_and_match_the_interpreter():
+    rng = np.random.default_rng(0)
+    x = source("input", TensorType("float32", ()), name="x")
+    updates, state = [], []
+    for k, shape in enumerate([(6, 5), (6, 5), (6, 5), (6, 5)]):
+        w, wv = _var(rng.normal(size=shape), f"w{k}")
+        m, mv = _var(np.zeros(shape), f"m{k}")
+        m_new = m * 0.9 + apply("tanh", w * x)
+        updates += [(m, m_new), (w, w - 0.1 * m_new)]
+        state += [wv, mv]
+    graph = fuse(Graph([x], [x * 1.0], updates=updates))
+    want = evaluate([new for _, new in graph.updates], {x: np.float32(0.5)})
+    program = lower(graph)
+    calls = [s for d in program.kir.drivers for s in d.body]
+    update = [c for c in calls if "sub" in c.kernel.label]
+    assert len(update) == 4 and len({c.kernel.key for c in update}) == 1
+    fn = build(graph, program, False)
+    fn([np.float32(0.5)])
+    for (var, _), w in zip(graph.updates, want):
+        np.testing.assert_allclose(var.node.attrs["var"].value, w, rtol=1e-6, atol=1e-6)
+
+
+_MLP = textwrap.dedent("""
+    import json, logging, sys
+    import numpy as np
+    from graphc.models import Sequential
+    from graphc.layers import Dense
+    depth = int(sys.argv[1])
+    m = Sequential()
+    m.add(Dense(8, activation="relu", input_shape=(5,)))
+    for _ in range(depth - 1):
+        m.add(Dense(8, activation="relu"))
+    m.add(Dense(3, activation="softmax"))
+    m.compile(loss="categorical_crossentropy", optimizer="sgd")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 5)).astype("float32")
+    y = np.eye(3, dtype="float32")[[0, 1, 2, 0]]
+    records = []
+    class H(logging.Handler):
+        def emit(self, r):
+            records.append(r.getMessage())
+    lg = logging.getLogger("graphc.compile"); lg.addHandler(H()); lg.setLevel(logging.DEBUG)
+    loss = float(m.train_on_batch(x, y))
+    program = m.train_function.executor.program
+    calls = [c.kernel.label for d in program.kir.drivers for c in d.body]
+    print(json.dumps({"loss": loss, "calls": calls, "kernels": len(program.kernels),
+                      "kernel_hits": sum("numba cache hit" in r and "graphc_k" not in r
+                                         and r.startswith("numba cache hit") for r in records),
+                      "records": records}))
+""")
+
+
+def _run_mlp(depth, cache_dir):
+    env = dict(os.environ, GRAPHC_CACHE_DIR=str(cache_dir))
+    out = subprocess.run([sys.executable, "-c", _MLP, str(depth)], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    import json
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_identical_layers_compile_one_kernel_and_a_deeper_model_reuses_it(tmp_path):
+    """Six identical hidden layers call one layer kernel; a second process building a
+    deeper model (another step, another driver) loads that kernel from the cache."""
+    first = _run_mlp(6, tmp_path)
+    layer_calls = [c for c in first["calls"] if c.startswith("dot+bias_add+relu")]
+    assert len(layer_calls) >= 5
+    assert first["kernels"] < len(first["calls"])
+    second = _run_mlp(7, tmp_path)
+    hits = [r for r in second["records"] if r.startswith("numba cache hit")]
+    misses = [r for r in second["records"] if r.startswith("numba cache miss")]
+    # the layer kernel (and the other shared ones) come from the cache; only what differs
+    # (the driver, at least) is compiled
+    assert hits, second["records"]
+    assert len(hits) >= 3
+    assert any("seg0" in r for r in misses)
+    assert np.isfinite(second["loss"])
