@@ -12,6 +12,9 @@ the slower rank included (``allreduce_ms_max``: the larger of the two ranks');
 ``pure_allreduce_ms`` the same buffer's allreduce alone after a barrier (the transfer).
 
 Rows:
+  split     one process, no mpiexec: the one-call step and the split step (gradients,
+            a 1-rank allreduce, updates) of the same model timed in alternating blocks, so
+            the split's own cost is not lost in the noise between separate processes
   single    one process, no MPI (numba's threads on all cores)
   mpi x1    ``mpiexec -n 1``: the split step and a 1-rank allreduce (the split's overhead)
   mpi x2    ``mpiexec -n 2``: two ranks, one core each (graphc.distribute.init shares cores)
@@ -109,6 +112,31 @@ def worker(model_name, batch, seconds, distributed, out):
             json.dump(row, f)
 
 
+def split_worker(model_name, batch, seconds, out):
+    """The one-call and the split step of one model, interleaved in this process."""
+    from common import measure_interleaved
+
+    import graphc.distribute as hvd
+    from graphc.optimizers import Adam
+    hvd.init()
+    shape = (28, 28) if model_name == 'mlp' else (28, 28, 1)
+    rng = np.random.default_rng(0)
+    x = rng.random((batch,) + shape, dtype=np.float32)
+    y = np.eye(N_OUT, dtype=np.float32)[rng.integers(0, N_OUT, batch)]
+    models = {}
+    for name, optimizer in (('one_call', Adam()), ('split', hvd.DistributedOptimizer(Adam()))):
+        model = build(model_name)
+        model.compile(optimizer=optimizer, loss='categorical_crossentropy')
+        model.train_on_batch(x, y)
+        models[name] = model
+    timed = measure_interleaved({name: (lambda m=m: m.train_on_batch(x, y))
+                                 for name, m in models.items()}, min_time=seconds)
+    with open(out, 'w') as f:
+        json.dump({'one_call_ms': timed['one_call']['median_s'] * 1e3,
+                   'step_ms': timed['split']['median_s'] * 1e3,
+                   'sps': batch / timed['split']['median_s']}, f)
+
+
 def _pure_allreduce_ms(hvd, nbytes, repeats=30):
     """The allreduce of a step's buffer alone, ranks lined up by a barrier first: the
     transfer cost, without the wait for a slower rank that the step's figure includes."""
@@ -136,12 +164,14 @@ def _mpiexec():
 
 
 def run_config(model_name, batch, seconds, ranks):
-    """One configuration in fresh processes; returns its row (or an 'error')."""
+    """One configuration in fresh processes; returns its row (or an 'error'). ``ranks``:
+    0 one process, 'split' the interleaved split-step comparison, N ``mpiexec -n N``."""
     fd, out = tempfile.mkstemp(suffix='.json')
     os.close(fd)
-    cmd = [sys.executable, os.path.abspath(__file__), '--worker', model_name, str(batch),
+    flag = '--split-worker' if ranks == 'split' else '--worker'
+    cmd = [sys.executable, os.path.abspath(__file__), flag, model_name, str(batch),
            str(seconds), out]
-    if ranks:
+    if ranks and ranks != 'split':
         cmd = [_mpiexec(), '-n', str(ranks)] + cmd + ['--distributed']
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     try:
@@ -162,11 +192,16 @@ def main(argv=None):
                         help='runs of each configuration, alternating; the table shows the '
                              'fastest (the machine is shared), the JSON all of them')
     parser.add_argument('--worker', nargs=4, metavar=('MODEL', 'BATCH', 'SECONDS', 'OUT'))
+    parser.add_argument('--split-worker', nargs=4, metavar=('MODEL', 'BATCH', 'SECONDS', 'OUT'))
     parser.add_argument('--distributed', action='store_true')
     args = parser.parse_args(argv)
     if args.worker:
         name, batch, seconds, out = args.worker
         worker(name, int(batch), float(seconds), args.distributed, out)
+        return None
+    if args.split_worker:
+        name, batch, seconds, out = args.split_worker
+        split_worker(name, int(batch), float(seconds), out)
         return None
     if _mpiexec() is None:
         sys.exit("mpiexec not found: pip install 'graphc[dist]'")
@@ -174,8 +209,9 @@ def main(argv=None):
     for model_name in args.models.split(','):
         for batch in [int(b) for b in args.batches.split(',')]:
             best = {}
+            labels = (('split', 'split'), ('single', 0), ('mpi x1', 1), ('mpi x2', 2))
             for attempt in range(args.repeats):
-                for label, ranks in (('single', 0), ('mpi x1', 1), ('mpi x2', 2)):
+                for label, ranks in labels:
                     row = {'model': model_name, 'batch': batch, 'run': label,
                            'attempt': attempt}
                     row.update(run_config(model_name, batch, args.seconds, ranks))
@@ -186,13 +222,14 @@ def main(argv=None):
                     elif row['sps'] > best.get(label, {}).get('sps', 0):
                         best[label] = row
             base = best.get('single', {}).get('sps')
-            for label in ('single', 'mpi x1', 'mpi x2'):
+            for label, _ in labels:
                 if label in best:
                     row = dict(best[label])
                     if base:
                         row['vs_single'] = row['sps'] / base
                     rows.append(row)
-    table(rows, ['model', 'batch', 'run', 'step_ms', 'sps', 'vs_single', 'compute_ms_min',
+    table(rows, ['model', 'batch', 'run', 'step_ms', 'one_call_ms', 'sps', 'vs_single',
+                 'compute_ms_min',
                  'compute_ms_max', 'allreduce_ms',
                  'allreduce_ms_max', 'allreduce_share', 'pure_allreduce_ms', 'allreduce_mb',
                  'first_step_s'],

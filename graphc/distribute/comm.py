@@ -141,8 +141,10 @@ class Communicator:
 
 def install_excepthook(comm):
     """On an uncaught exception, print it (with the rank) and abort the whole MPI job, so the
-    other ranks end now instead of waiting for their collectives' deadlines."""
-    previous = sys.excepthook
+    other ranks end now instead of waiting for their collectives' deadlines. A job of one
+    rank keeps Python's own handling."""
+    if comm.size == 1:
+        return
 
     def hook(kind, value, tb):
         try:
@@ -152,8 +154,6 @@ def install_excepthook(comm):
             sys.stderr.flush()
             sys.stdout.flush()
         finally:
-            if comm.size > 1:
-                comm.abort(1)
-            previous(kind, value, tb)
+            comm.abort(1)
 
     sys.excepthook = hook
