@@ -26,6 +26,9 @@ import threading
 import warnings
 
 import numpy as np
+# Imported here, not on first use: worker processes forked while another thread imports
+# would deadlock on an import lock they inherited held (see _load_image_plugins).
+from scipy import ndimage
 
 from .. import backend as K
 from ..utils.data_utils import Sequence
@@ -53,6 +56,15 @@ def _require_pillow(what):
     if pil_image is None:
         raise ImportError(f'{what} needs Pillow to read and write image files; install it '
                           f'with `pip install graphc[image]` (or `pip install pillow`).')
+
+
+def _load_image_plugins():
+    """Import Pillow's file-format plugins now (Pillow imports them on the first open or
+    save). An iterator calls this in the parent process, so that worker processes forked
+    from it (fit_generator with use_multiprocessing) decode and encode files without
+    importing anything: a fork can copy an import lock that another thread holds."""
+    if pil_image is not None:
+        pil_image.init()
 
 
 def _data_format(data_format):
@@ -123,8 +135,6 @@ def apply_affine_transform(x, theta=0, tx=0, ty=0, shear=0, zx=1, zy=1, row_axis
         >>> int(np.argmax(apply_affine_transform(img, tx=1)[:, 2, 0]))
         1
     """
-    from scipy import ndimage
-
     mode = _check_fill_mode(fill_mode)
     x = np.asarray(x)
     if x.ndim != 3:
@@ -986,6 +996,9 @@ class NumpyArrayIterator(Iterator):
         self.save_to_dir = save_to_dir
         self.save_prefix = save_prefix
         self.save_format = save_format
+        if save_to_dir:
+            _require_pillow('flow(save_to_dir=...)')
+            _load_image_plugins()
         super().__init__(self.x.shape[0], batch_size, shuffle, seed)
 
     def _get_batches_of_transformed_samples(self, index_array, rng=None):
@@ -1014,6 +1027,7 @@ class _FileIterator(Iterator):
     def _setup_images(self, image_data_generator, target_size, color_mode, data_format,
                       save_to_dir, save_prefix, save_format, interpolation, dtype):
         _require_pillow(type(self).__name__)
+        _load_image_plugins()
         self.image_data_generator = image_data_generator
         self.target_size = tuple(int(s) for s in target_size)
         if color_mode not in _COLOR_MODES:
