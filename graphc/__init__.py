@@ -4,10 +4,10 @@
 does: ``graphc.layers``, ``graphc.models``, ``graphc.optimizers``, ``graphc.losses`` ...
 
 The core of the Keras API (backend, layers, models, losses, metrics, optimizers, ...) is
-imported eagerly. ``graphc.callbacks``, ``graphc.utils`` and ``graphc.datasets`` are
-imported on first attribute access (PEP 562), so a process that only builds and runs a
-model does not pay for the HTTP, archive and dataset code (~25 ms of every start with
-``.pyc`` files, more without).
+imported eagerly. ``graphc.callbacks``, ``graphc.utils``, ``graphc.datasets`` and
+``graphc.preprocessing`` are imported on first attribute access (PEP 562), so a process that
+only builds and runs a model does not pay for the HTTP, archive and dataset code (~25 ms of
+every start with ``.pyc`` files, more without).
 """
 import importlib as _importlib
 
@@ -22,7 +22,7 @@ from .engine import Input, Model  # noqa: E402,F401
 from .models import Sequential  # noqa: E402,F401
 
 # submodules imported on first use: ``graphc.callbacks`` works exactly as before
-_LAZY = ("callbacks", "utils", "datasets")
+_LAZY = ("callbacks", "utils", "datasets", "preprocessing")
 
 
 def __getattr__(name):

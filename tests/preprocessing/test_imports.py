@@ -14,6 +14,15 @@ def test_keras2_import_spellings():
     assert pre.image is image and {'image', 'sequence', 'text'} <= set(dir(pre))
 
 
+def test_graphc_preprocessing_is_an_attribute_of_graphc_loaded_on_first_use():
+    code = ('import sys, graphc; print("graphc.preprocessing" in sys.modules, '
+            '"preprocessing" in dir(graphc), '
+            'graphc.preprocessing.sequence.pad_sequences([[1]], maxlen=2).tolist())')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == 'False True [[0, 1]]'
+
+
 def test_importing_graphc_preprocessing_does_not_import_scipy_ndimage():
     code = ('import sys, graphc.preprocessing.sequence, graphc.preprocessing.text; '
             'print("scipy.ndimage" in sys.modules)')
