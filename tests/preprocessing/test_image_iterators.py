@@ -338,3 +338,11 @@ def test_flow_from_dataframe(image_tree):
     assert it[0][1].tolist() == [0, 1]
     with pytest.raises(ValueError, match='column'):
         gen.flow_from_dataframe(df, str(image_tree), y_col='label')
+
+
+def test_generator_dtype_sets_the_batch_dtype():
+    x, y = _ids(4), np.arange(4)
+    assert ImageDataGenerator().flow(x, y, batch_size=4)[0][0].dtype == np.float32
+    bx, _ = ImageDataGenerator(dtype='float64', rotation_range=10).flow(x, y, batch_size=4)[0]
+    assert bx.dtype == np.float64
+    assert ImageDataGenerator(dtype='float64').standardize(x[0]).dtype == np.float64
