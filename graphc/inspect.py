@@ -284,18 +284,28 @@ def kernels(obj, step: str | None = None) -> list[dict]:
     return out
 
 
-def format_kernels(obj, step: str | None = None) -> str:
-    """A table of the fused kernels: name, number of ops, the ops, the layers they came from.
+def format_kernels(obj, step: str | None = None, kernel_ir: bool = True) -> str:
+    """A table of the fused kernels: name, number of ops, the ops, the layers they came from;
+    then (``kernel_ir``) the kernel IR the CPU code generator lowers the graph to: its
+    kernels, how often each is called, and the drivers' calls (see ``graphc.codegen.kir``).
     """
     ks = kernels(obj, step)
-    if not ks:
-        return "// no fused kernels"
-    lines = [f"// {len(ks)} fused kernels"]
+    lines = [f"// {len(ks)} fused kernels" if ks else "// no fused kernels"]
     for k in ks:
         ops = ", ".join(k["ops"])
         lines.append(f"//   {k['name']}: {len(k['ops'])} ops [{ops}] -> "
                      f"{', '.join(k['outputs'])}  layers: {', '.join(k['layers']) or '-'}")
+    if kernel_ir:
+        lines += ["", kernel_ir_text(obj, step)]
     return "\n".join(lines)
+
+
+def kernel_ir_text(obj, step: str | None = None, bodies: bool = True) -> str:
+    """The kernel IR of ``obj``'s (optimised) graph as text (lowered, not compiled)."""
+    from .codegen.cpu.lower import lower
+    from .codegen.kir import format_module
+    graph = graph_of(obj, step)
+    return format_module(lower(graph).kir, bodies=bodies)
 
 
 def generated_source(obj, step: str | None = None) -> str:

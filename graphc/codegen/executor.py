@@ -91,6 +91,13 @@ class CompiledFunction:
         # the cheapest callable with ``__call__``'s contract (Function calls it directly)
         self.fast_call = self._fast or self.__call__
 
+    def kernel_dispatchers(self) -> dict:
+        """The numba dispatcher of each kernel the drivers call, by kernel module name (for
+        inspection: ``inspect_llvm()``, ``inspect_asm()``, ``signatures``)."""
+        import sys
+        return {f"{KERNEL_PREFIX}_{k}": sys.modules[f"{KERNEL_PREFIX}_{k}"].kernel
+                for k in self.program.kernels}
+
     # -- the common case: one native call ---------------------------------------------------
     def _make_fast(self, seg: Segment):
         p = self.program

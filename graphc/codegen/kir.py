@@ -24,12 +24,11 @@ Example:
 from __future__ import annotations
 
 import ast
-import functools
 import textwrap
 from dataclasses import dataclass, field
 
 __all__ = ["Verbatim", "Unit", "Kernel", "KernelCall", "Inline", "Driver", "Module",
-           "names_of"]
+           "names_of", "facts_of", "join_units", "format_module"]
 
 
 @dataclass(frozen=True)
@@ -42,26 +41,55 @@ class Verbatim:
         return "\n".join(self.lines)
 
 
-@functools.lru_cache(maxsize=4096)
-def names_of(text: str) -> tuple[frozenset, frozenset, bool]:
-    """(names loaded, names stored, has a ``prange`` loop) of a block of statements.
+_FACTS: dict[str, tuple] = {}          # text -> facts (parsed, or joined from parts)
+_FACTS_MAX = 50000
+
+
+def facts_of(text: str) -> tuple[frozenset, frozenset, bool, tuple[str, ...]]:
+    """(names loaded, names stored, has a ``prange`` loop, every name in first-use order) of a
+    block of statements, from one parse.
 
     A name counts as loaded when any expression reads it (also the target of ``x += ...``);
     stored when it is bound (assignment, loop target, augmented assignment). Attribute names
-    (``a.shape``) are not names.
+    (``a.shape``) are not names. The order is a depth-first walk of the syntax tree, so equal
+    code under other names lists its names in corresponding positions.
     """
+    got = _FACTS.get(text)
+    if got is None:
+        if len(_FACTS) > _FACTS_MAX:
+            _FACTS.clear()
+        got = _FACTS[text] = _parse_facts(text)
+    return got
+
+
+def _parse_facts(text: str) -> tuple[frozenset, frozenset, bool, tuple[str, ...]]:
     tree = ast.parse(textwrap.dedent(text))
     loads, stores = set(), set()
     prange = False
-    for node in ast.walk(tree):
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(node):
+        nonlocal prange
         if isinstance(node, ast.Name):
             (loads if isinstance(node.ctx, ast.Load) else stores).add(node.id)
+            if node.id not in seen:
+                seen.add(node.id)
+                order.append(node.id)
         elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
             loads.add(node.target.id)
         elif isinstance(node, ast.For) and isinstance(node.iter, ast.Call) and \
                 isinstance(node.iter.func, ast.Name) and node.iter.func.id == "prange":
             prange = True
-    return frozenset(loads), frozenset(stores), prange
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+    visit(tree)
+    return frozenset(loads), frozenset(stores), prange, tuple(order)
+
+
+def names_of(text: str) -> tuple[frozenset, frozenset, bool]:
+    """(names loaded, names stored, has a ``prange`` loop) of a block (see :func:`facts_of`)."""
+    return facts_of(text)[:3]
 
 
 @dataclass(frozen=True)
@@ -81,15 +109,35 @@ class Unit:
 
     @property
     def loads(self) -> frozenset:
-        return names_of("\n".join(self.lines))[0]
+        return facts_of("\n".join(self.lines))[0]
 
     @property
     def stores(self) -> frozenset:
-        return names_of("\n".join(self.lines))[1]
+        return facts_of("\n".join(self.lines))[1]
 
     @property
     def parallel(self) -> bool:
-        return names_of("\n".join(self.lines))[2]
+        return facts_of("\n".join(self.lines))[2]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name, in first-use order."""
+        return facts_of("\n".join(self.lines))[3]
+
+
+def join_units(units: list[Unit]) -> Unit:
+    """One unit running ``units`` in order; its facts come from theirs (no parse): loads and
+    stores are the unions, first-use order the concatenation without repeats."""
+    lines = tuple(ln for u in units for ln in u.lines)
+    joined = Unit(lines, "+".join(u.label for u in units if u.label))
+    text = "\n".join(lines)
+    if text not in _FACTS:
+        parts = [facts_of("\n".join(u.lines)) for u in units]
+        order = tuple(dict.fromkeys(n for p in parts for n in p[3]))
+        _FACTS[text] = (frozenset().union(*(p[0] for p in parts)),
+                        frozenset().union(*(p[1] for p in parts)),
+                        any(p[2] for p in parts), order)
+    return joined
 
 
 @dataclass(frozen=True)
@@ -161,3 +209,38 @@ class Module:
     constants: dict[str, str]
     prelude: str
     kernels: dict[str, Kernel] = field(default_factory=dict)
+
+
+def format_module(module: Module, bodies: bool = True) -> str:
+    """The kernel IR as text: each kernel (its key, what it was lowered from, parameters,
+    results, how often the drivers call it, and its body), then each driver's calls.
+
+    Example:
+        >>> print(format_module(compiled.program.kir))
+        kernel k_35b21427f0e1a9c2 (dot+bias_add+relu) (a0, a1, a2) -> (l3, l5)  # 31 calls
+        ...
+        driver seg0(v0, v3, v4, ...)
+          t2, t4 = k_35b21427f0e1a9c2(v0, v3, v4)
+    """
+    calls: dict[str, int] = {}
+    for d in module.drivers:
+        for s in d.body:
+            if isinstance(s, KernelCall):
+                calls[s.kernel.key] = calls.get(s.kernel.key, 0) + 1
+    out = [f"// kernel IR: {len(module.kernels)} kernels, "
+           f"{sum(calls.values())} calls in {len(module.drivers)} driver(s)"]
+    for key, k in module.kernels.items():
+        flags = " parallel" if k.parallel else ""
+        out.append(f"kernel {k.name} ({k.label}){flags} ({', '.join(k.params)}) -> "
+                   f"({', '.join(k.results)})  # {calls.get(key, 0)} call(s)")
+        if bodies:
+            out += ["  " + ln for ln in k.body.lines]
+    for d in module.drivers:
+        out.append(f"driver {d.name}({', '.join(d.params)})")
+        for s in d.body:
+            if isinstance(s, KernelCall):
+                lhs = f"{', '.join(s.results)} = " if s.results else ""
+                out.append(f"  {lhs}{s.kernel.name}({', '.join(s.args)})")
+            else:
+                out += ["  " + ln for ln in s.unit.lines]
+    return "\n".join(out)

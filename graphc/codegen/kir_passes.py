@@ -11,9 +11,8 @@ How big a kernel should be is a compile-cost question. numba compiles each funct
 its whole pipeline, and a driver pays for every call it makes (arguments are passed as
 exploded array structs, with reference counting): on the 32-layer MLP step, 375 one-node
 kernels made a driver whose machine code alone took ~4 s. So repeated sequences merge into
-one kernel (the layer ``matmul, bias, relu`` becomes one kernel called once per layer, see
-:func:`merge_repeated_pairs`), and runs of code that occurs once merge into one kernel each
-(:func:`merge_single_runs`). Figures: bench/RESULTS.md.
+one kernel (the layer ``matmul, bias, relu`` becomes one kernel called once per layer), and runs of code
+that occurs once merge into one kernel each (:func:`group_units`). Figures: bench/RESULTS.md.
 
 Example:
     >>> module = outline(module)
@@ -22,54 +21,28 @@ Example:
 """
 from __future__ import annotations
 
-import ast
 import functools
 import hashlib
-import io
-import textwrap
-import tokenize
+import re
 
-from .kir import Driver, Kernel, KernelCall, Module, Unit, Verbatim, names_of
+from .kir import Driver, Kernel, KernelCall, Module, Unit, Verbatim, join_units, names_of
 
 __all__ = ["outline", "plan_kernel", "OUTLINE_MIN_REPEATS"]
 
 OUTLINE_MIN_REPEATS = 2        # a kernel used this many times in a module is outlined
 
 
-def _ordered_names(tree: ast.AST) -> list[str]:
-    """Every ``Name`` of ``tree`` in a deterministic depth-first order (first use first)."""
-    out: list[str] = []
-    seen: set[str] = set()
-
-    def visit(node):
-        if isinstance(node, ast.Name) and node.id not in seen:
-            seen.add(node.id)
-            out.append(node.id)
-        for child in ast.iter_child_nodes(node):
-            visit(child)
-    visit(tree)
-    return out
+# a string literal (kept as it is) or a name that is not an attribute (``a.shape``: no)
+_TOKEN = re.compile(r"""('(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")|(?<![\w.])([A-Za-z_]\w*)""")
 
 
 def _rename(text: str, mapping: dict[str, str]) -> str:
-    """``text`` with every name in ``mapping`` replaced, token by token (attribute names after
-    a ``.`` are not names; layout and spelling stay as written)."""
-    lines = text.split("\n")
-    edits: dict[int, list] = {}
-    prev = None
-    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-        if tok.type == tokenize.NAME and tok.string in mapping and \
-                not (prev is not None and prev.type == tokenize.OP and prev.string == "."):
-            (row, c0), (_, c1) = tok.start, tok.end
-            edits.setdefault(row - 1, []).append((c0, c1, mapping[tok.string]))
-        if tok.type not in (tokenize.NL, tokenize.COMMENT):
-            prev = tok
-    for row, spans in edits.items():
-        line = lines[row]
-        for c0, c1, name in sorted(spans, reverse=True):
-            line = line[:c0] + name + line[c1:]
-        lines[row] = line
-    return "\n".join(lines)
+    """``text`` with every name in ``mapping`` replaced (not attribute names after a ``.``, not
+    inside string literals); layout and spelling stay as written."""
+    def repl(m):
+        name = m.group(2)
+        return mapping.get(name, name) if name is not None else m.group(1)
+    return _TOKEN.sub(repl, text)
 
 
 def _constant_rhs(line: str) -> str:
@@ -99,10 +72,9 @@ def _plan_kernel(unit: Unit, params: tuple, results: tuple, constants: tuple) ->
         kernel's ``params`` are canonical names, and ``Kernel.label`` holds the unit's label.
     """
     constants = dict(constants)
-    tree = ast.parse(textwrap.dedent("\n".join(unit.lines)))
-    order = _ordered_names(tree)
+    order = unit.names
     pset, rset = set(params), set(results)
-    loads, stores, parallel = names_of("\n".join(unit.lines))
+    stores, parallel = unit.stores, unit.parallel
     mapping: dict[str, str] = {}
     consts: list[tuple[str, str]] = []
     n_param = n_local = n_const = 0
@@ -133,11 +105,6 @@ def _plan_kernel(unit: Unit, params: tuple, results: tuple, constants: tuple) ->
                   parallel, unit.label)
 
 
-@functools.lru_cache(maxsize=8192)
-def _unit_names(unit: Unit) -> tuple[str, ...]:
-    return tuple(_ordered_names(ast.parse(textwrap.dedent("\n".join(unit.lines)))))
-
-
 def _driver_plan(driver: Driver, constants: dict[str, str]):
     """Per unit: (kernel, driver args in kernel order, driver results in kernel order)."""
     epilogue_loads = names_of("\n".join(driver.epilogue) or "pass")[0]
@@ -152,7 +119,7 @@ def _driver_plan(driver: Driver, constants: dict[str, str]):
         params = [n for n in unit.loads if n in defined]
         results = [n for n in unit.stores if n in later[i]]
         kernel = plan_kernel(unit, params, results, constants)
-        order = _unit_names(unit)
+        order = unit.names
         args = tuple(n for n in order if n in set(params))
         rets = tuple(n for n in order if n in set(results))
         plans.append((kernel, args, rets))
@@ -160,30 +127,28 @@ def _driver_plan(driver: Driver, constants: dict[str, str]):
     return plans
 
 
-def _merge(a: Unit, b: Unit) -> Unit:
-    return Unit(a.lines + b.lines, f"{a.label}+{b.label}" if a.label and b.label else "")
+def group_units(drivers: list[Driver], keys: dict[int, list[str]]) -> list[list[list[int]]]:
+    """Where kernel boundaries fall: per driver, the groups of consecutive unit indices that
+    become one kernel each.
 
-
-def merge_repeated_pairs(drivers: list[Driver], keys: dict[int, list[str]]) -> None:
-    """Merge units into repeated blocks, byte-pair-encoding style.
-
-    The most frequent pair of adjacent kernels ``(a, b)`` (``a != b``, at least
-    :data:`OUTLINE_MIN_REPEATS` occurrences, no parallel loop in either) becomes one symbol
-    everywhere it occurs, left to right; repeat until no pair
-    repeats. A layer ``matmul, bias, relu`` used thirty times becomes one kernel called thirty
-    times; a symbol never merges with itself, so thirty layers never become one kernel of two,
-    four, eight layers. Merging never changes the order of statements, only where function
-    boundaries fall.
+    First, byte-pair-encoding style, the most frequent pair of adjacent kernels ``(a, b)``
+    (``a != b``, at least :data:`OUTLINE_MIN_REPEATS` occurrences, no parallel loop in
+    either) becomes one symbol everywhere it occurs, left to right, until no pair repeats: a
+    layer ``matmul, bias, relu`` used thirty times becomes one kernel called thirty times. A
+    symbol never merges with itself, so thirty layers never become one kernel of two, four,
+    eight layers. Then each maximal run of symbols that occur once (and hold no parallel loop)
+    becomes one group: one function boundary instead of many, no sharing lost. Grouping never
+    changes the order of statements, only where function boundaries fall.
     """
     seqs = []                 # per driver: [(symbol, [unit index ...])]
     sym_of: dict[str, int] = {}
-    blocked: set[int] = set()
-    for di, d in enumerate(drivers):
+    blocked = 0
+    for d in drivers:
         seq = []
         for i, k in enumerate(keys[id(d)]):
             if d.units[i].parallel:
-                sym = -len(blocked) - 1          # a symbol of its own, never merged
-                blocked.add(sym)
+                blocked += 1
+                sym = -blocked                   # a symbol of its own, never merged
             else:
                 sym = sym_of.setdefault(k, len(sym_of))
             seq.append((sym, [i]))
@@ -192,19 +157,15 @@ def merge_repeated_pairs(drivers: list[Driver], keys: dict[int, list[str]]) -> N
     while True:
         pairs: dict[tuple[int, int], int] = {}
         for seq in seqs:
-            i = 0
-            while i + 1 < len(seq):
-                a, b = seq[i][0], seq[i + 1][0]
+            for (a, _), (b, _) in zip(seq, seq[1:]):
                 if a != b and a >= 0 and b >= 0:
                     pairs[(a, b)] = pairs.get((a, b), 0) + 1
-                i += 1
         if not pairs:
             break
-        best = max(pairs.items(), key=lambda kv: kv[1])      # first of the most frequent
-        if best[1] < OUTLINE_MIN_REPEATS:
+        (a, b), n = max(pairs.items(), key=lambda kv: kv[1])   # first of the most frequent
+        if n < OUTLINE_MIN_REPEATS:
             break
-        (a, b), _ = best
-        for n, seq in enumerate(seqs):
+        for k, seq in enumerate(seqs):
             out, i = [], 0
             while i < len(seq):
                 if i + 1 < len(seq) and seq[i][0] == a and seq[i + 1][0] == b:
@@ -213,70 +174,54 @@ def merge_repeated_pairs(drivers: list[Driver], keys: dict[int, list[str]]) -> N
                 else:
                     out.append(seq[i])
                     i += 1
-            seqs[n] = out
+            seqs[k] = out
         next_sym += 1
-    for d, seq in zip(drivers, seqs):
-        units = []
-        for _, idx in seq:
-            u = d.units[idx[0]]
-            for j in idx[1:]:
-                u = _merge(u, d.units[j])
-            units.append(u)
-        d.units = units
-
-
-def merge_single_runs(drivers: list[Driver], keys: dict[int, list[str]]) -> None:
-    """Merge each maximal run of consecutive units whose kernels occur once into one unit:
-    one function boundary instead of many, and no sharing lost within the module."""
-    count: dict[str, int] = {}
-    for d in drivers:
-        for k in keys[id(d)]:
-            count[k] = count.get(k, 0) + 1
-    for di, d in enumerate(drivers):
-        ks = keys[id(d)]
-        units: list[Unit] = []
-        run: Unit | None = None
-        for i, u in enumerate(d.units):
-            single = count[ks[i]] == 1 and not u.parallel
-            if single:
-                run = u if run is None else _merge(run, u)
+    count: dict[int, int] = {}
+    for seq in seqs:
+        for sym, _ in seq:
+            count[sym] = count.get(sym, 0) + 1
+    groups = []
+    for seq in seqs:
+        out: list[list[int]] = []
+        run: list[int] | None = None
+        for sym, idx in seq:
+            if sym >= 0 and count[sym] == 1:
+                run = idx if run is None else run + idx
                 continue
             if run is not None:
-                units.append(run)
+                out.append(run)
                 run = None
-            units.append(u)
+            out.append(idx)
         if run is not None:
-            units.append(run)
-        d.units = units
+            out.append(run)
+        groups.append(out)
+    return groups
+
+
+def _merged(d: Driver, idx: list[int]) -> Unit:
+    return join_units([d.units[i] for i in idx])
 
 
 def outline(module: Module) -> Module:
     """Fill each driver's ``body`` and ``module.kernels`` (see the module docstring).
 
-    Every unit ends up in a kernel; before that, repeated sequences of units are merged
-    into one kernel each (:func:`merge_repeated_pairs`), and so are runs of units that occur
-    once (:func:`merge_single_runs`). The result depends on the module alone (never on what
-    is cached), so a later process builds the same drivers and finds them in the cache.
+    Every unit ends up in a kernel; units are grouped first (:func:`group_units`). The result
+    depends on the module alone (never on what is cached), so a later process builds the same
+    drivers and finds them in the cache.
 
     Args:
         module: the kernel-IR module (drivers with their units).
     Returns:
         ``module``, updated in place.
     """
-    def replan():
-        plans = {id(d): _driver_plan(d, module.constants) for d in module.drivers}
-        keys = {i: [k.key for k, _, _ in p] for i, p in plans.items()}
-        return plans, keys
-
-    plans, keys = replan()
-    merge_repeated_pairs(module.drivers, keys)
-    plans, keys = replan()
-    merge_single_runs(module.drivers, keys)
-    plans, keys = replan()
+    plans = {id(d): _driver_plan(d, module.constants) for d in module.drivers}
+    keys = {i: [k.key for k, _, _ in p] for i, p in plans.items()}
+    for d, idx in zip(module.drivers, group_units(module.drivers, keys)):
+        d.units = [_merged(d, g) if len(g) > 1 else d.units[g[0]] for g in idx]
     module.kernels = {}
     for d in module.drivers:
         body = []
-        for kernel, args, rets in plans[id(d)]:
+        for kernel, args, rets in _driver_plan(d, module.constants):
             module.kernels.setdefault(kernel.key, kernel)
             body.append(KernelCall(module.kernels[kernel.key], args, rets))
         d.body = body

@@ -114,7 +114,7 @@ def _check_dump_names(dump):
     for item in items:
         item = item.strip()
         item = item[len("after:"):] if item.startswith("after:") else item
-        if item not in PASSES and item not in ("all", "*", "input"):
+        if item not in PASSES and item not in ("all", "*", "input", "kir"):
             raise PassError(f"unknown pass {item!r} in dump request; valid passes are: "
                             f"{', '.join(PASSES)} (or 'all')")
 

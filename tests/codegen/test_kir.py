@@ -16,7 +16,7 @@ from graphc.codegen.cpu.linker import parse_type
 from graphc.codegen.cpu.lower import lower
 from graphc.codegen.executor import build
 from graphc.codegen.kir import Driver, KernelCall, Module, Unit, names_of
-from graphc.codegen.kir_passes import merge_repeated_pairs, outline, plan_kernel
+from graphc.codegen.kir_passes import group_units, outline, plan_kernel
 from graphc.ir import Graph, TensorType, apply, evaluate, source
 from graphc.ir.node import Variable
 from graphc.passes.fuse import fuse
@@ -73,8 +73,7 @@ def test_merging_leaves_parallel_loops_in_kernels_of_their_own():
     seq = _unit(["z = y[0]"], "seq")
     d = Driver("seg0", ["x", "y", "n"], [par, seq, par, seq])
     keys = {id(d): [plan_kernel(u, [], [], {}).key for u in d.units]}
-    merge_repeated_pairs([d], keys)
-    assert [u.label for u in d.units] == ["par", "seq", "par", "seq"]
+    assert group_units([d], keys) == [[[0], [1], [2], [3]]]
 
 
 @pytest.mark.parametrize("text, expected", [

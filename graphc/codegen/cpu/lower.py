@@ -855,8 +855,14 @@ def render_program(kmodule: Module) -> dict[str, tuple[str, str]]:
     Returns:
         kernel key -> (cache key of its module, module source).
     """
+    import os
+    import sys
+
     from .. import cache
+    from ..kir import format_module
     outline(kmodule)
+    if "kir" in [d.strip() for d in os.environ.get("GRAPHC_DUMP", "").split(",")]:
+        print(format_module(kmodule), file=sys.stderr)
     out = {}
     for k, kernel in kmodule.kernels.items():
         src = render_kernel(kernel, kmodule.prelude)

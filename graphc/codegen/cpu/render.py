@@ -45,8 +45,15 @@ def _mathlib_import() -> str:
     return "from graphc.codegen.cpu.mathlib import FASTMATH, " + ", ".join(names)
 
 
-def njit_flags(parallel: bool) -> str:
-    flags = 'cache=True, nogil=True, error_model="numpy", fastmath=_FM'
+def njit_flags(parallel: bool, kernel: bool = False) -> str:
+    """The ``@njit`` options of a driver or (``kernel=True``) a kernel.
+
+    Kernels are called only from drivers, by symbol: numba need not build the wrappers that
+    let Python (and C) call them, which are as much code as a small kernel's body.
+    """
+    flags = 'cache=True, nogil=True, error_model="numpy", fastmath=_FM, no_cfunc_wrapper=True'
+    if kernel:
+        flags += ", no_cpython_wrapper=True"
     if parallel:
         flags += f", parallel={PARALLEL_FLAGS}"
     return flags
@@ -63,7 +70,7 @@ def render_kernel(kernel: Kernel, prelude: str) -> str:
               for name, line in kernel.constants]
     out = _preamble(f"graphc kernel ({kernel.label or 'unlabelled'}); generated, do not edit.",
                     prelude, consts)
-    out += ["", f"@njit({njit_flags(kernel.parallel)})",
+    out += ["", f"@njit({njit_flags(kernel.parallel, kernel=True)})",
             f"def kernel({', '.join(kernel.params)}):"]
     out += list(kernel.body.lines) or ["    pass"]
     if len(kernel.results) == 1:
