@@ -20,6 +20,7 @@ from .network import Network
 from .training_utils import (check_array_length_consistency, check_embedding_indices,
                              check_epochs, check_has_samples,
                              check_loss_and_target_compatibility, check_positive_int,
+                             check_steps,
                              embedding_feeds, standardize_input_data,
                              standardize_sample_or_class_weights, standardize_weights,
                              warn_non_finite, weighted_masked_objective)
@@ -486,8 +487,8 @@ class Model(Network):
             batch_size = 32
         batch_size = check_positive_int('fit', 'batch_size', batch_size, _BATCH_SIZE_HINT)
         epochs, initial_epoch = check_epochs('fit', epochs, initial_epoch)
-        steps_per_epoch = check_positive_int('fit', 'steps_per_epoch', steps_per_epoch)
-        validation_steps = check_positive_int('fit', 'validation_steps', validation_steps)
+        steps_per_epoch = check_steps('fit', 'steps_per_epoch', steps_per_epoch)
+        validation_steps = check_steps('fit', 'validation_steps', validation_steps)
         if verbose not in (0, 1, 2):
             raise ValueError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}")
         if shuffle not in (True, False, 'batch'):
@@ -563,7 +564,7 @@ class Model(Network):
         if batch_size is None and steps is None:
             batch_size = 32
         batch_size = check_positive_int('evaluate', 'batch_size', batch_size, _BATCH_SIZE_HINT)
-        steps = check_positive_int('evaluate', 'steps', steps)
+        steps = check_steps('evaluate', 'steps', steps)
         xs, ys, sws = self._standardize_user_data(x, y, sample_weight, batch_size=batch_size,
                                                   where='evaluate')
         warn_non_finite('evaluate', xs + ys, self._data_names(),
@@ -587,7 +588,7 @@ class Model(Network):
         if batch_size is None and steps is None:
             batch_size = 32
         batch_size = check_positive_int('predict', 'batch_size', batch_size, _BATCH_SIZE_HINT)
-        steps = check_positive_int('predict', 'steps', steps)
+        steps = check_steps('predict', 'steps', steps)
         self._finish_deferred(x)
         xs = self._standardize_x(x)
         if steps is None and xs and xs[0] is not None and xs[0].shape[0] == 0:
@@ -659,8 +660,8 @@ class Model(Network):
             A ``History``.
         """
         epochs, initial_epoch = check_epochs('fit_generator', epochs, initial_epoch)
-        steps_per_epoch = check_positive_int('fit_generator', 'steps_per_epoch',
-                                             steps_per_epoch)
+        steps_per_epoch = check_steps('fit_generator', 'steps_per_epoch', steps_per_epoch)
+        validation_steps = check_steps('fit_generator', 'validation_steps', validation_steps)
         return training_generator.fit_generator(
             self, generator, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose,
             callbacks=callbacks, validation_data=validation_data,
@@ -672,6 +673,7 @@ class Model(Network):
                            use_multiprocessing=False, verbose=0):
         """The loss and metrics over batches of a generator or Sequence (averaged by the
         number of samples per batch; ``workers`` as in ``fit_generator``)."""
+        steps = check_steps('evaluate_generator', 'steps', steps)
         return training_generator.evaluate_generator(
             self, generator, steps=steps, verbose=verbose, max_queue_size=max_queue_size,
             workers=workers, use_multiprocessing=use_multiprocessing)
@@ -680,6 +682,7 @@ class Model(Network):
                           use_multiprocessing=False, verbose=0):
         """The outputs for the input batches of a generator or Sequence, concatenated
         (``workers`` as in ``fit_generator``)."""
+        steps = check_steps('predict_generator', 'steps', steps)
         return training_generator.predict_generator(
             self, generator, steps=steps, verbose=verbose, max_queue_size=max_queue_size,
             workers=workers, use_multiprocessing=use_multiprocessing)

@@ -244,6 +244,17 @@ def check_positive_int(where, name, value, hint=''):
     return int(value)
 
 
+def check_steps(where, name, value):
+    """A step count as an int (None passes). Keras 2 loops ``while steps_done < steps``, so
+    a positive float such as ``len(x_train) / 32`` (its own documentation's spelling) counts
+    as the next integer up; zero, a negative number, NaN or a non-number is an error."""
+    if value is None:
+        return None
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and value > 0:
+        return int(np.ceil(value))
+    return check_positive_int(where, name, value)
+
+
 def check_epochs(where, epochs, initial_epoch=0):
     """``(epochs, initial_epoch)`` as ints. Keras 2 takes integers: a float with an integer
     value (``3.0``) is accepted, ``2.5`` or a negative count is an error."""

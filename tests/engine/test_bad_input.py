@@ -41,6 +41,25 @@ def test_steps_must_be_positive_integers():
         model.fit(X, Y, steps_per_epoch=-1, verbose=0)
 
 
+def test_a_float_step_count_counts_as_the_next_integer_as_in_keras_2():
+    """Keras 2's own documentation writes ``steps_per_epoch=len(x_train) / 32``."""
+    model = _mlp()
+    seen = []
+
+    def batches():
+        while True:
+            seen.append(1)
+            yield X[:4], Y[:4]
+    model.fit_generator(batches(), steps_per_epoch=len(X) / 3, epochs=1, verbose=0)
+    assert len(seen) >= 3                       # 8 / 3 = 2.67 -> 3 steps
+    out = model.predict_generator((X[:4] for _ in range(10)), steps=1.5)
+    assert out.shape == (8, 2)                  # 1.5 -> 2 batches of 4
+    for bad in (0.0, -1.5, float('nan')):
+        with pytest.raises(ValueError, match='fit_generator: steps_per_epoch must be a '
+                                             'positive integer'):
+            model.fit_generator(batches(), steps_per_epoch=bad, verbose=0)
+
+
 @pytest.mark.parametrize('kwargs, message', [
     ({'epochs': -1}, 'fit: epochs must be >= 0, got -1'),
     ({'epochs': 2.5}, r'fit: epochs must be an integer \(a number of epochs\), got 2.5'),
