@@ -45,6 +45,14 @@ def _rename(text: str, mapping: dict[str, str]) -> str:
     return _TOKEN.sub(repl, text)
 
 
+def _local_prefix(name: str) -> str:
+    """The leading letters of a local's name (``t12_f`` -> ``t``); ``l`` where there are
+    none or where they would read as a parameter (``a``)."""
+    m = re.match(r"[A-Za-z]+", name)
+    prefix = m.group(0) if m else "l"
+    return "l" if prefix == "a" else prefix
+
+
 def _constant_rhs(line: str) -> str:
     """The defining expression of a module constant line ``name = expr``."""
     return line.split("=", 1)[1].strip()
@@ -83,7 +91,9 @@ def _plan_kernel(unit: Unit, params: tuple, results: tuple, constants: tuple) ->
             mapping[name] = f"a{n_param}"
             n_param += 1
         elif name in stores:
-            mapping[name] = f"l{n_local}"
+            # a local keeps the letters its lowering gave it (t: buffer, i: index, s: step
+            # ...), numbered afresh: readable, and equal for equal code
+            mapping[name] = f"{_local_prefix(name)}{n_local}"
             n_local += 1
         elif name in constants:
             line = constants[name]
