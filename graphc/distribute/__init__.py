@@ -46,8 +46,9 @@ def init(all_models=False, seed=None, timeout=None, threads_per_rank='auto'):
             from numpy's global generator at the first shuffled epoch. Give one to make a
             resumed run (``initial_epoch``) shuffle exactly like an uninterrupted run.
         timeout: seconds a collective may wait (default ``GRAPHC_DIST_TIMEOUT`` or 60).
-        threads_per_rank: numba threads per rank; 'auto' shares this host's cores among its
-            ranks (1 each for 2 ranks on a 2-core box), None leaves numba's setting.
+        threads_per_rank: numba and BLAS threads per rank; 'auto' shares this host's cores
+            among its ranks (1 each for 2 ranks on a 2-core box), None leaves the settings
+            alone. A ``GRAPHC_BLAS_THREADS`` set by the user wins.
     Returns:
         None. Raises ImportError naming ``pip install 'graphc[dist]'`` without mpi4py.
     """
@@ -76,6 +77,9 @@ def _share_cores(comm, threads_per_rank):
         threads_per_rank = max(1, (os.cpu_count() or 1) // comm.local_size)
     import numba
     numba.set_num_threads(min(int(threads_per_rank), numba.config.NUMBA_NUM_THREADS))
+    # graphc's compiled steps pick their BLAS thread count per call (1 or all cores); with
+    # several ranks per host each rank must stay on its share (read when a step compiles)
+    os.environ.setdefault('GRAPHC_BLAS_THREADS', str(int(threads_per_rank)))
     try:
         from threadpoolctl import threadpool_limits
         threadpool_limits(int(threads_per_rank))
