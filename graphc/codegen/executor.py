@@ -451,9 +451,11 @@ def _compile_driver(disp, sig, key: str, name: str, calls_kernels: bool) -> None
                 ok = False
         if not ok and getattr(disp, "_cache", None) is not None:
             disp._cache.flush()
-        with linker.recording() as calls:
-            disp.compile(sig)
-        if calls and not ok:
+        hits = sum(disp.stats.cache_hits.values())
+        disp.compile(sig)
+        if not ok or sum(disp.stats.cache_hits.values()) == hits:
+            # compiled here (not loaded): record the kernels its code calls
+            calls = linker.calls_of(disp.overloads[sig].library)
             text = "\n".join("\t".join((m,) + tuple(t)) for m, t in calls)
             cache.store_blob(key, f"{name}.kcalls", text.encode("utf-8"))
     finally:

@@ -811,12 +811,10 @@ EMITTERS = {
 }
 
 
-# emitters of emit.py whose outputs are always new arrays (never views of an input); every
-# other emitter (reshape, transpose, slices, the loop op, kernels) may return a view, which the
-# memory plan (lower.MemoryPlan) treats as an alias of that input
-_FRESH_OPS = frozenset(("fused", "sum", "mean", "max", "min", "prod", "any", "all", "matmul",
-                        "dot", "broadcast_like", "shape", "size", "softmax", "log_softmax",
-                        "softmax_cross_entropy"))
+# emitters of emit.py for ops whose OpDef says their outputs are always new arrays
+# (``aliases="fresh"``); every other emitter (reshape, transpose, slices, the loop op, kernels)
+# may return a view, which the memory plan (lower.MemoryPlan) treats as an alias of that input
+_FRESH_OPS = frozenset(op for op in EMITTERS if REGISTRY[op].aliases == "fresh")
 
 
 def fresh_outputs(node) -> bool:

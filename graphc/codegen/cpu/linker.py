@@ -9,20 +9,19 @@ typed, lowered and optimised once per process and once per machine, however many
 steps call it (a linked call would copy and optimise it again inside every driver).
 
 A driver loaded from numba's cache has not been typed in this process, so its symbols must
-be registered before its code is loaded: :func:`recording` collects the (module, argument
-types) of every call while a driver compiles, the executor stores them next to the driver,
-and :func:`ensure` registers them again in a later process. Types are stored as numba's own
+be registered before its code is loaded: :func:`calls_of` lists the (module, argument types)
+of every kernel symbol a freshly compiled driver declares, the executor stores that list next
+to the driver, and :func:`ensure` registers them again in a later process. Types are stored as numba's own
 text (``readonly array(float32, 2d, C)``) and read back by :func:`parse_type`, a parser for
 the few forms a kernel boundary carries: nothing from the cache is evaluated as code.
 
 Example:
-    >>> with recording() as calls:
-    ...     disp.compile(sig)                        # a driver that calls kernels
+    >>> disp.compile(sig)                            # a driver that calls kernels
+    >>> calls = calls_of(disp.overloads[sig].library)
     >>> [ensure(module, types) for module, types in calls]   # in a later process
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import re
 import sys
@@ -31,10 +30,11 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["kcall", "ensure", "recording", "parse_type", "symbol_of"]
+__all__ = ["kcall", "ensure", "calls_of", "registered", "parse_type", "symbol_of"]
 
 _registered: dict[str, int] = {}          # symbol -> address registered in this process
-_recorders: list[list] = []
+_calls: dict[str, tuple] = {}              # symbol -> (module name, argument type strings)
+_DECLARED = re.compile(r"^declare [^\n]*@\"?(graphc_kernel_[0-9a-f]+)\"?\(", re.M)
 
 
 def symbol_of(module_name: str, argtys) -> str:
@@ -63,29 +63,34 @@ def ensure(module_name: str, argtys) -> tuple[str, types.Type]:
         cres = disp.overloads[argtys]
     if symbol not in _registered:
         address = cres.library.get_pointer_to_function(cres.fndesc.llvm_func_name)
+        if not address:
+            raise RuntimeError(f"internal error: kernel {module_name}{argtys} has no address")
         llb.add_symbol(symbol, address)
         _registered[symbol] = address
-    for rec in _recorders:
-        rec.append((module_name, tuple(str(t) for t in argtys)))
+        _calls[symbol] = (module_name, tuple(str(t) for t in argtys))
     return symbol, cres.signature.return_type
 
 
-@contextlib.contextmanager
-def recording():
-    """Collect the (kernel module, argument type strings) of every kernel call typed inside
-    the block, in order, without repeats."""
-    calls: list = []
-    _recorders.append(calls)
-    try:
-        yield calls
-    finally:
-        _recorders.remove(calls)
-        seen, unique = set(), []
-        for c in calls:
-            if c not in seen:
-                seen.add(c)
-                unique.append(c)
-        calls[:] = unique
+def calls_of(library) -> list[tuple[str, tuple[str, ...]]]:
+    """The (kernel module, argument type strings) of every kernel a freshly compiled driver's
+    code calls, read from the symbols its LLVM module declares -- not from what was typed
+    while it compiled: numba types a call it has seen before in this process from its own
+    cache, without asking the intrinsic again.
+
+    Raises:
+        RuntimeError: when the code calls a kernel symbol this process never registered.
+    """
+    out = []
+    for symbol in dict.fromkeys(_DECLARED.findall(library.get_llvm_str())):
+        if symbol not in _calls:
+            raise RuntimeError(f"internal error: driver calls unknown kernel symbol {symbol}")
+        out.append(_calls[symbol])
+    return out
+
+
+def registered(module_name: str, argtys) -> bool:
+    """Whether the symbol of this kernel and signature is registered in this process."""
+    return symbol_of(module_name, argtys) in _registered
 
 
 @intrinsic

@@ -743,7 +743,9 @@ def _lifetimes(nodes: list[Node], keep: set[int]) -> list[int]:
     return dead
 
 
-_VIEW_OPS = ("transpose", "reshape", "flatten", "expand_dims", "squeeze", "reshape_like")
+def _is_view(op: str) -> bool:
+    """The op's output may be a view of its first input (its OpDef's ``aliases``)."""
+    return REGISTRY[op].aliases in ("view", "strided_view")
 
 
 def _inplace_candidates(graph: Graph, nodes: list[Node]) -> dict[int, Value]:
@@ -755,7 +757,7 @@ def _inplace_candidates(graph: Graph, nodes: list[Node]) -> dict[int, Value]:
     for n in graph.nodes():
         if n.op == "variable":
             roots[id(n.outputs[0])] = n.id
-        elif n.op in _VIEW_OPS and id(n.inputs[0]) in roots:
+        elif _is_view(n.op) and n.inputs and id(n.inputs[0]) in roots:
             roots[id(n.outputs[0])] = roots[id(n.inputs[0])]
     pos = {n.id: i for i, n in enumerate(nodes)}
     last_read: dict[int, int] = {}                 # variable node id -> last reading position

@@ -32,7 +32,6 @@ from .scalar import PRELUDE, TemplateError
 
 DEVICE_DTYPES = ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
 FLOAT_DTYPES = ("float32", "float64")
-VIEW_OPS = ("reshape", "flatten", "expand_dims", "squeeze")
 
 _warned_ops: set[str] = set()
 
@@ -139,7 +138,7 @@ def _classify(node: Node) -> tuple[str, dict, str]:
         if not _dtypes_ok(node):
             return "host", {}, "dtype"
         return "broadcast", {"axes": tuple(node.attrs.get("axes", ()))}, ""
-    if op in VIEW_OPS:
+    if REGISTRY[op].aliases == "view":         # same elements, same order: no copy
         if len(node.inputs) != 1 or not _dtypes_ok(node):
             return "host", {}, "a reshape to a computed shape"
         return "view", {}, ""

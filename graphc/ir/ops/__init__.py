@@ -18,7 +18,12 @@ An ``OpDef`` holds everything about an op:
 * ``normalize(in_types, attrs) -> attrs`` -- optional: canonical attributes (``axes=-1`` ->
   ``(2,)``) so that equal nodes print and compare equal;
 * ``defaults`` -- attribute names and default values; ``random`` ops get an ``rng`` keyword
-  (a ``numpy.random.Generator``) in ``reference``.
+  (a ``numpy.random.Generator``) in ``reference``;
+* ``aliases`` -- whether an output may share memory with an input, for memory planning and
+  in-place writes in every code generator: ``"fresh"`` (always a new value; the default for
+  elementwise ops, reductions and contractions), ``"view"`` (the same elements in the same
+  order, e.g. a reshape: free on every target), ``"strided_view"`` (the same elements, other
+  strides: a transpose), or None (unknown: treated as possibly aliasing).
 
 Build nodes with ``apply(op_name, *inputs, **attrs)``.
 """
@@ -32,6 +37,7 @@ import numpy as np
 from ..node import Node, Value, current_scope, user_location
 from ..types import ShapeError, TensorType, as_dtype
 
+ALIASES = ("fresh", "view", "strided_view", None)
 KINDS = ("elementwise", "reduction", "contraction", "shape", "source", "random", "nn", "loop",
          "other")
 
@@ -48,10 +54,16 @@ class OpDef:
     doc: str = ""
     num_outputs: int = 1          # informational; infer decides (a list means several outputs)
     normalize: Callable | None = None  # (in_types, attrs) -> canonical attrs (e.g. axes tuple)
+    aliases: str | None = None    # "fresh" | "view" | "strided_view" | None (see above)
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"op {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
+        if self.aliases is None and self.kind in ("elementwise", "reduction", "contraction"):
+            self.aliases = "fresh"
+        if self.aliases not in ALIASES:
+            raise ValueError(f"op {self.name!r}: aliases must be one of {ALIASES}, got "
+                             f"{self.aliases!r}")
         if self.kind == "elementwise" and self.scalar is None:
             raise ValueError(f"elementwise op {self.name!r} needs a scalar template")
 
@@ -66,9 +78,9 @@ def register(opdef: OpDef) -> OpDef:
 
 
 def defop(name, *, infer, reference, grad=None, kind="other", scalar=None, defaults=None,
-          doc="", num_outputs=1, normalize=None) -> OpDef:
+          doc="", num_outputs=1, normalize=None, aliases=None) -> OpDef:
     return register(OpDef(name, infer, reference, grad, kind, scalar, dict(defaults or {}), doc,
-                          num_outputs, normalize))
+                          num_outputs, normalize, aliases))
 
 
 class OpError(ShapeError):

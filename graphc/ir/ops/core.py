@@ -156,7 +156,8 @@ def _bl_grad(node, gouts):
 
 defop("broadcast_like", infer=_bl_infer, reference=_bl_ref, grad=_bl_grad, kind="shape",
       defaults={"axes": ()},
-      doc="Broadcast input 0 to the run-time shape of input 1, first inserting `axes`.")
+      doc="Broadcast input 0 to the run-time shape of input 1, first inserting `axes`.",
+      aliases="fresh")
 
 
 # -- fill_like, cast, identity, stop_gradient ------------------------------------------------

@@ -81,4 +81,5 @@ def _grad(node, gouts):
 
 defop("fused", infer=_infer, reference=_reference, grad=_grad, kind="other",
       defaults={"body": None},
-      doc="A fused region of elementwise ops; `body` is a Graph (one loop nest when compiled).")
+      doc="A fused region of elementwise ops; `body` is a Graph (one loop nest when compiled).",
+      aliases="fresh")

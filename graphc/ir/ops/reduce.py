@@ -417,12 +417,14 @@ defop("softmax", infer=_float_axis_infer("softmax"),
       reference=lambda x, axis=-1: np.asarray(_softmax_np(x, axis), dtype=x.dtype),
       grad=_softmax_grad, kind="other", defaults={"axis": -1},
       normalize=_axis_normalizer("softmax"),
-      doc="exp(x) / sum(exp(x)) along axis, computed stably.")
+      doc="exp(x) / sum(exp(x)) along axis, computed stably.",
+      aliases="fresh")
 defop("log_softmax", infer=_float_axis_infer("log_softmax"),
       reference=lambda x, axis=-1: np.asarray(_log_softmax_np(x, axis), dtype=x.dtype),
       grad=_log_softmax_grad, kind="other", defaults={"axis": -1},
       normalize=_axis_normalizer("log_softmax"),
-      doc="x - logsumexp(x) along axis, computed stably.")
+      doc="x - logsumexp(x) along axis, computed stably.",
+      aliases="fresh")
 
 
 # -- cross entropies ---------------------------------------------------------------------------
@@ -469,7 +471,8 @@ defop("softmax_cross_entropy", infer=_xent_infer, reference=_xent_ref, grad=_xen
       kind="other", defaults={"axis": -1}, normalize=_xent_normalize,
       doc="-sum(targets * log_softmax(logits)) along axis: the per-example categorical "
           "cross entropy of logits against one-hot or probability targets, stable for large "
-          "logits.")
+          "logits.",
+      aliases="fresh")
 
 
 def _sparse_infer(types, axis=-1):

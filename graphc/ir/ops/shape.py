@@ -52,7 +52,8 @@ def axis_slice_attrs(ndim, axis, begin, end, step=1):
 
 defop("shape", infer=lambda types: TensorType("int64", (types[0].ndim,)),
       reference=lambda x: np.asarray(x.shape, dtype=np.int64), grad=_NO_GRAD, kind="shape",
-      doc="The run-time shape of the input as an int64 vector (no gradient).")
+      doc="The run-time shape of the input as an int64 vector (no gradient).",
+      aliases="fresh")
 
 
 def _size_normalize(types, attrs):
@@ -72,7 +73,8 @@ defop("size", infer=lambda types, axes=(), dtype="int64": TensorType(dtype, ()),
       reference=_size_ref, grad=_NO_GRAD, kind="shape",
       defaults={"axes": None, "dtype": "int64"}, normalize=_size_normalize,
       doc="The run-time number of elements of the input over ``axes`` (all axes when None) "
-          "as a scalar of ``dtype``: the count a mean divides by (no gradient).")
+          "as a scalar of ``dtype``: the count a mean divides by (no gradient).",
+      aliases="fresh")
 
 
 # -- reshape, reshape_like, flatten ------------------------------------------------------------
@@ -144,7 +146,8 @@ def _reshape_grad(node, gouts):
 defop("reshape", infer=_reshape_infer, reference=_reshape_ref, grad=_reshape_grad,
       kind="shape", defaults={"shape": None}, normalize=_reshape_normalize,
       doc="Reshape to `shape` (sizes and at most one -1), or to the run-time int vector given "
-          "as a second input. (B,28,28) with shape (-1,784) -> (B,784).")
+          "as a second input. (B,28,28) with shape (-1,784) -> (B,784).",
+      aliases="view")
 
 
 def _reshape_like_infer(types):
@@ -160,7 +163,8 @@ def _reshape_like_infer(types):
 defop("reshape_like", infer=_reshape_like_infer,
       reference=lambda x, ref: np.array(np.reshape(x, ref.shape)),
       grad=lambda node, g: [apply("reshape_like", g[0], node.inputs[0]), None], kind="shape",
-      doc="Reshape input 0 to the run-time shape of input 1 (used by gradients).")
+      doc="Reshape input 0 to the run-time shape of input 1 (used by gradients).",
+      aliases="view")
 
 
 def _flatten_infer(types):
@@ -175,7 +179,8 @@ def _flatten_infer(types):
 defop("flatten", infer=_flatten_infer,
       reference=lambda x: np.array(np.reshape(x, (x.shape[0], int(np.prod(x.shape[1:]))))),
       grad=lambda node, g: [apply("reshape_like", g[0], node.inputs[0])], kind="shape",
-      doc="Flatten all axes but the first (Keras K.batch_flatten): (B,a,b) -> (B,a*b).")
+      doc="Flatten all axes but the first (Keras K.batch_flatten): (B,a,b) -> (B,a*b).",
+      aliases="view")
 
 
 # -- transpose, expand_dims, squeeze, reverse --------------------------------------------------
@@ -207,7 +212,8 @@ defop("transpose", infer=lambda types, perm=None: TensorType(
       reference=lambda x, perm=None: np.ascontiguousarray(np.transpose(x, perm)).copy(),
       grad=_transpose_grad, kind="shape", defaults={"perm": None},
       normalize=_transpose_normalize,
-      doc="Permute axes: output axis i is input axis perm[i] (None = reverse all).")
+      doc="Permute axes: output axis i is input axis perm[i] (None = reverse all).",
+      aliases="strided_view")
 
 
 def _expand_normalize(types, attrs):
@@ -230,7 +236,8 @@ defop("expand_dims", infer=_expand_infer,
       reference=lambda x, axis=-1: np.array(np.expand_dims(x, axis)),
       grad=lambda node, g: [apply("squeeze", g[0], axis=(node.attrs["axis"],))],
       kind="shape", defaults={"axis": -1}, normalize=_expand_normalize,
-      doc="Insert a size-1 axis at position `axis` of the output.")
+      doc="Insert a size-1 axis at position `axis` of the output.",
+      aliases="view")
 
 
 def _squeeze_normalize(types, attrs):
@@ -253,7 +260,8 @@ defop("squeeze", infer=lambda types, axis=None: TensorType(
       reference=lambda x, axis=None: np.array(np.squeeze(x, axis=axis)),
       grad=lambda node, g: [apply("reshape_like", g[0], node.inputs[0])], kind="shape",
       defaults={"axis": None}, normalize=_squeeze_normalize,
-      doc="Remove size-1 axes (an int or tuple; None = every axis statically of size 1).")
+      doc="Remove size-1 axes (an int or tuple; None = every axis statically of size 1).",
+      aliases="view")
 
 
 def _reverse_normalize(types, attrs):
