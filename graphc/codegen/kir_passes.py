@@ -30,6 +30,10 @@ from .kir import Driver, Kernel, KernelCall, Module, Unit, Verbatim, join_units,
 __all__ = ["outline", "plan_kernel", "OUTLINE_MIN_REPEATS"]
 
 OUTLINE_MIN_REPEATS = 2        # a kernel used this many times in a module is outlined
+# A repeated kernel stays a kernel of its own (called, not copied) only when the lines it saves
+# -- its length times the extra uses -- reach this: numba's fixed cost per function (its
+# pipeline, the driver's call) is about that of compiling this many lines once more inline.
+SHARE_MIN_LINES = 40
 
 
 # a string literal (kept as it is) or a name that is not an attribute (``a.shape``: no)
@@ -146,8 +150,9 @@ def group_units(drivers: list[Driver], keys: dict[int, list[str]]) -> list[list[
     either) becomes one symbol everywhere it occurs, left to right, until no pair repeats: a
     layer ``matmul, bias, relu`` used thirty times becomes one kernel called thirty times. A
     symbol never merges with itself, so thirty layers never become one kernel of two, four,
-    eight layers. Then each maximal run of symbols that occur once (and hold no parallel loop)
-    becomes one group: one function boundary instead of many, no sharing lost. Grouping never
+    eight layers. Then each maximal run of symbols that occur once, or whose repeats save fewer
+    than :data:`SHARE_MIN_LINES` lines (and that hold no parallel loop), becomes one group:
+    one function boundary instead of many small ones. Grouping never
     changes the order of statements, only where function boundaries fall.
     """
     seqs = []                 # per driver: [(symbol, [unit index ...])]
@@ -187,15 +192,18 @@ def group_units(drivers: list[Driver], keys: dict[int, list[str]]) -> list[list[
             seqs[k] = out
         next_sym += 1
     count: dict[int, int] = {}
-    for seq in seqs:
-        for sym, _ in seq:
+    size: dict[int, int] = {}
+    for d, seq in zip(drivers, seqs):
+        for sym, idx in seq:
             count[sym] = count.get(sym, 0) + 1
+            size.setdefault(sym, sum(len(d.units[i].lines) for i in idx))
     groups = []
     for seq in seqs:
         out: list[list[int]] = []
         run: list[int] | None = None
         for sym, idx in seq:
-            if sym >= 0 and count[sym] == 1:
+            # shared when the copies it saves outweigh a function of its own
+            if sym >= 0 and (count[sym] == 1 or size[sym] * (count[sym] - 1) < SHARE_MIN_LINES):
                 run = idx if run is None else run + idx
                 continue
             if run is not None:

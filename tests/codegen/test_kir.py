@@ -16,6 +16,7 @@ from graphc.codegen.cpu.linker import parse_type
 from graphc.codegen.cpu.lower import lower
 from graphc.codegen.executor import build
 from graphc.codegen.kir import Driver, KernelCall, Module, Unit, names_of
+from graphc.codegen import kir_passes
 from graphc.codegen.kir_passes import group_units, outline, plan_kernel
 from graphc.ir import Graph, TensorType, apply, evaluate, source
 from graphc.ir.node import Variable
@@ -53,7 +54,9 @@ def test_identical_code_under_other_names_has_one_key():
     assert ka.constants == (("_c0", "np.float32(0.0)"),)
 
 
-def test_repeated_sequences_merge_into_one_kernel_but_never_with_themselves():
+def test_repeated_sequences_merge_into_one_kernel_but_never_with_themselves(monkeypatch):
+    monkeypatch.setattr(kir_passes, "SHARE_MIN_LINES", 0)       # share even one-liners
+
     def layer(k):
         return [_unit([f"h{k} = dot(x{k}, w{k})"], "dot"),
                 _unit([f"x{k + 1} = relu(h{k})"], "relu")]
@@ -66,6 +69,15 @@ def test_repeated_sequences_merge_into_one_kernel_but_never_with_themselves():
     assert labels == ["dot+relu"] * 4 + ["tail"]
     assert len(module.kernels) == 2              # the four layers call one kernel
     assert calls[0].args == ("x0", "w0") and calls[3].results == ("x4",)
+
+
+def test_a_short_kernel_used_twice_is_copied_not_called():
+    """Two uses of a three-line kernel save less than a function of its own costs numba."""
+    def unit(k):
+        return _unit([f"y{k} = x{k} * 2", f"z{k} = y{k} + 1", f"x{k + 1} = z{k} * z{k}"], "f")
+    d = Driver("seg0", ["x0"], [unit(0), unit(1)], epilogue=["    return x2"])
+    outline(Module([d], [], {}, ""))
+    assert [c.kernel.label for c in d.body] == ["f+f"]
 
 
 def test_merging_leaves_parallel_loops_in_kernels_of_their_own():
@@ -100,7 +112,8 @@ def _var(arr, name):
     return source("variable", TensorType("float32", v.value.shape), name=name, var=v), v
 
 
-def test_updates_of_four_variables_call_one_kernel_and_match_the_interpreter():
+def test_updates_of_four_variables_call_one_kernel_and_match_the_interpreter(monkeypatch):
+    monkeypatch.setattr(kir_passes, "SHARE_MIN_LINES", 0)
     rng = np.random.default_rng(0)
     x = source("input", TensorType("float32", ()), name="x")
     updates, state = [], []
