@@ -44,6 +44,7 @@ CHILD = textwrap.dedent('''
     lib, kind, depth, steps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     import numpy as np
     if lib == "graphc":
+        sys.path.insert(0, os.getcwd())
         import graphc as K
         from graphc import layers as L
         from graphc.models import Model, Sequential
@@ -130,6 +131,8 @@ CHILD = textwrap.dedent('''
         prog = model.train_function.executor.program
         out["kernels"] = len(prog.kernels)
         out["kernel_calls"] = sum(len(d.body) for d in prog.kir.drivers)
+    if lib == "graphc":
+        out["graphc_path"] = K.__file__
     print("RESULT " + json.dumps(out))
 ''')
 
@@ -138,8 +141,10 @@ def _child(python: str, lib: str, kind: str, depth: int, steps: int, env: dict,
            timeout: float) -> dict:
     t0 = time.perf_counter()
     try:
+        # run in the checkout this script belongs to, so its graphc is the one measured
         proc = subprocess.run([python, "-c", CHILD, lib, kind, str(depth), str(steps)],
-                              env=env, capture_output=True, text=True, timeout=timeout)
+                              env=env, capture_output=True, text=True, timeout=timeout,
+                              cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}
     wall = time.perf_counter() - t0
