@@ -30,7 +30,7 @@ def default_parallel() -> bool | str:
 
     ``GRAPHC_PARALLEL`` decides: ``0`` or unset -> False (serial loops everywhere, the
     default), ``1`` -> True (``prange`` on every race-free top-level loop nest), ``auto`` ->
-    "auto": nests with at least ``graphc.codegen.cpu.lower.PARALLEL_MIN_WORK`` static
+    "auto": nests with at least ``graphc.codegen.cpu.writer.PARALLEL_MIN_WORK`` static
     elements use ``prange``, nests with a symbolic (batch) dim are generated twice and the
     ``prange`` version runs only when the run-time element count reaches that threshold.
     Serial is the default because on the 2-core machine the MLP training step measured

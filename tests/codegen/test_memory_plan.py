@@ -1,4 +1,4 @@
-"""Memory planning by liveness (graphc.codegen.cpu.lower.MemoryPlan): dead intermediates are
+"""Memory planning by liveness (graphc.codegen.cpu.writer.MemoryPlan): dead intermediates are
 reused for later ones of the same dtype and size, never a buffer that is an output, a view of
 an input or variable, or still aliased by a live view; results equal the interpreter's."""
 from __future__ import annotations
@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from graphc.codegen import compile_graph
-from graphc.codegen.cpu import lower as lower_mod
-from graphc.codegen.cpu.lower import MemoryPlan, _size_key, lower
+from graphc.codegen.cpu import writer as lower_mod   # the memory plan and its thresholds
+from graphc.codegen.cpu.lower import lower
+from graphc.codegen.cpu.writer import MemoryPlan, _size_key
 from graphc.codegen.executor import build
 from graphc.ir import Graph, TensorType, apply, evaluate, source
 from graphc.ir.node import Variable

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from graphc.codegen import compile_graph, default_parallel
-from graphc.codegen.cpu import lower as lower_mod
+from graphc.codegen.cpu import writer as lower_mod   # the parallel-mode thresholds
 from graphc.ir import Graph, TensorType, apply, evaluate, source
 from graphc.ir.node import Variable
 from graphc.passes.fuse import fuse

@@ -478,7 +478,7 @@ def _gemm_may_be_large(shape, k) -> bool:
     """Whether a product of static output ``shape`` and inner dim ``k`` can reach
     native.PAR_GEMM_MIN_WORK multiply-adds (symbolic dims counted at the largest batch that
     size-switched loops consider); par_gemm itself checks the run-time size."""
-    from .lower import PARALLEL_MAX_BATCH
+    from .writer import PARALLEL_MAX_BATCH
     from .native import PAR_GEMM_MIN_WORK
     work = 1
     for d in tuple(shape) + (k,):
@@ -813,7 +813,7 @@ EMITTERS = {
 
 # emitters of emit.py for ops whose OpDef says their outputs are always new arrays
 # (``aliases="fresh"``); every other emitter (reshape, transpose, slices, the loop op, kernels)
-# may return a view, which the memory plan (lower.MemoryPlan) treats as an alias of that input
+# may return a view, which the memory plan (writer.MemoryPlan) treats as an alias of that input
 _FRESH_OPS = frozenset(op for op in EMITTERS if REGISTRY[op].aliases == "fresh")
 
 
