@@ -175,10 +175,10 @@ def run_config(model_name, batch, seconds, ranks):
         cmd = [_mpiexec(), '-n', str(ranks)] + cmd + ['--distributed']
     env = None
     if ranks == 'split':
-        # Its own compile cache: after one process compiled both the one-call and the split
-        # step of the convnet, a fresh process loading the split step from the shared cache
-        # failed with "LLVM ERROR: Symbol not found: graphc_kernel_..." (a code generator
-        # issue, reported; this keeps the other rows independent of it).
+        # Its own compile cache, so the rows do not depend on each other's cache entries
+        # (during the code generator's rebuild, a fresh process loading the convnet's split
+        # step from a cache that this row had filled failed with "LLVM ERROR: Symbol not
+        # found: graphc_kernel_..."; not reproduced since commit 2fd2644).
         cache = tempfile.mkdtemp(prefix='graphc-bench-split-cache-')
         env = dict(os.environ, GRAPHC_CACHE_DIR=cache)
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
