@@ -11,8 +11,9 @@ How big a kernel should be is a compile-cost question. numba compiles each funct
 its whole pipeline, and a driver pays for every call it makes (arguments are passed as
 exploded array structs, with reference counting): on the 32-layer MLP step, 375 one-node
 kernels made a driver whose machine code alone took ~4 s. So repeated sequences merge into
-one kernel (the layer ``matmul, bias, relu`` becomes one kernel called once per layer), and runs of code
-that occurs once merge into one kernel each (:func:`group_units`). Figures: bench/RESULTS.md.
+one kernel (the layer ``matmul, bias, relu`` becomes one kernel called once per layer), and
+runs of code that occurs once merge into one kernel each (:func:`group_units`). Figures:
+bench/RESULTS.md.
 
 Example:
     >>> module = outline(module)
@@ -25,11 +26,12 @@ import functools
 import hashlib
 import re
 
-from .kir import Driver, Kernel, KernelCall, Module, Unit, Verbatim, join_units, names_of
+from .kir import (Driver, Inline, Kernel, KernelCall, Module, Unit, Verbatim, join_units,
+                  names_of)
 
 __all__ = ["outline", "plan_kernel", "OUTLINE_MIN_REPEATS"]
 
-OUTLINE_MIN_REPEATS = 2        # a kernel used this many times in a module is outlined
+OUTLINE_MIN_REPEATS = 2        # a pair of kernels seen this often merges into one
 # A repeated kernel stays a kernel of its own (called, not copied) only when the lines it saves
 # -- its length times the extra uses -- reach this: numba's fixed cost per function (its
 # pipeline, the driver's call) is about that of compiling this many lines once more inline.
@@ -64,6 +66,7 @@ def _constant_rhs(line: str) -> str:
 
 def plan_kernel(unit: Unit, params: list[str], results: list[str],
                 constants: dict[str, str]) -> Kernel:
+    """The canonical kernel of ``unit`` (see :func:`_plan_kernel`; cached per unit)."""
     used = {c: constants[c] for c in unit.loads if c in constants}
     return _plan_kernel(unit, tuple(sorted(params)), tuple(sorted(results)),
                         tuple(sorted(used.items())))
@@ -80,8 +83,9 @@ def _plan_kernel(unit: Unit, params: tuple, results: tuple, constants: tuple) ->
         results: driver names it binds that are read after it.
         constants: the module's constant and import lines by the name they define.
     Returns:
-        A Kernel whose ``params`` line up with ``sorted_args`` (see :func:`outline`): the
-        kernel's ``params`` are canonical names, and ``Kernel.label`` holds the unit's label.
+        A Kernel with canonical names: parameters ``a0..`` in first-use order (the driver's
+        arguments are ``params`` in that same order, see :func:`_driver_plan`), locals
+        keeping their letters, module constants ``_c0..`` defined by value.
     """
     constants = dict(constants)
     order = unit.names
@@ -150,10 +154,10 @@ def group_units(drivers: list[Driver], keys: dict[int, list[str]]) -> list[list[
     either) becomes one symbol everywhere it occurs, left to right, until no pair repeats: a
     layer ``matmul, bias, relu`` used thirty times becomes one kernel called thirty times. A
     symbol never merges with itself, so thirty layers never become one kernel of two, four,
-    eight layers. Then each maximal run of symbols that occur once, or whose repeats save fewer
-    than :data:`SHARE_MIN_LINES` lines (and that hold no parallel loop), becomes one group:
-    one function boundary instead of many small ones. Grouping never
-    changes the order of statements, only where function boundaries fall.
+    eight layers. Then each maximal run of symbols that occur once, or whose repeats save
+    fewer than :data:`SHARE_MIN_LINES` lines (and that hold no parallel loop), becomes one
+    group: one function boundary instead of many small ones. Grouping never changes the
+    order of statements, only where function boundaries fall.
     """
     seqs = []                 # per driver: [(symbol, [unit index ...])]
     sym_of: dict[str, int] = {}
@@ -203,7 +207,8 @@ def group_units(drivers: list[Driver], keys: dict[int, list[str]]) -> list[list[
         run: list[int] | None = None
         for sym, idx in seq:
             # shared when the copies it saves outweigh a function of its own
-            if sym >= 0 and (count[sym] == 1 or size[sym] * (count[sym] - 1) < SHARE_MIN_LINES):
+            saved = size[sym] * (count[sym] - 1)
+            if sym >= 0 and (count[sym] == 1 or saved < SHARE_MIN_LINES):
                 run = idx if run is None else run + idx
                 continue
             if run is not None:
@@ -223,9 +228,10 @@ def _merged(d: Driver, idx: list[int]) -> Unit:
 def outline(module: Module) -> Module:
     """Fill each driver's ``body`` and ``module.kernels`` (see the module docstring).
 
-    Every unit ends up in a kernel; units are grouped first (:func:`group_units`). The result
-    depends on the module alone (never on what is cached), so a later process builds the same
-    drivers and finds them in the cache.
+    Every unit ends up in a kernel; units are grouped first (:func:`group_units`). A driver
+    whose code is a single kernel used nowhere else keeps that code inline (one function to
+    compile instead of two). The result depends on the module alone (never on what is
+    cached), so a later process builds the same drivers and finds them in the cache.
 
     Args:
         module: the kernel-IR module (drivers with their units).
@@ -236,10 +242,21 @@ def outline(module: Module) -> Module:
     keys = {i: [k.key for k, _, _ in p] for i, p in plans.items()}
     for d, idx in zip(module.drivers, group_units(module.drivers, keys)):
         d.units = [_merged(d, g) if len(g) > 1 else d.units[g[0]] for g in idx]
+    plans = {id(d): _driver_plan(d, module.constants) for d in module.drivers}
+    uses: dict[str, int] = {}
+    for p in plans.values():
+        for kernel, _, _ in p:
+            uses[kernel.key] = uses.get(kernel.key, 0) + 1
     module.kernels = {}
     for d in module.drivers:
+        plan = plans[id(d)]
+        if len(plan) == 1 and uses[plan[0][0].key] == 1:
+            # the whole segment is one kernel used nowhere else: a driver of its own would
+            # only add a function (and a call) to compile
+            d.body = [Inline(d.units[0])]
+            continue
         body = []
-        for kernel, args, rets in _driver_plan(d, module.constants):
+        for kernel, args, rets in plan:
             module.kernels.setdefault(kernel.key, kernel)
             body.append(KernelCall(module.kernels[kernel.key], args, rets))
         d.body = body

@@ -11,9 +11,10 @@ steps call it (a linked call would copy and optimise it again inside every drive
 A driver loaded from numba's cache has not been typed in this process, so its symbols must
 be registered before its code is loaded: :func:`calls_of` lists the (module, argument types)
 of every kernel symbol a freshly compiled driver declares, the executor stores that list next
-to the driver, and :func:`ensure` registers them again in a later process. Types are stored as numba's own
-text (``readonly array(float32, 2d, C)``) and read back by :func:`parse_type`, a parser for
-the few forms a kernel boundary carries: nothing from the cache is evaluated as code.
+to the driver, and :func:`ensure` registers them again in a later process. Types are stored
+as numba's own text (``readonly array(float32, 2d, C)``) and read back by :func:`parse_type`,
+a parser for the few forms a kernel boundary carries: nothing from the cache is evaluated as
+code.
 
 Example:
     >>> disp.compile(sig)                            # a driver that calls kernels
