@@ -28,6 +28,8 @@ def test_dump_text_before_and_after_fusion(capsys):
     assert "tiny_mlp.py:" in out
     code, out, _ = run(capsys, "dump", MLP, "--after", "fuse", "--kernels")
     assert code == 0 and "fused(" in out and "fused kernels" in out
+    # then the kernel IR the CPU code generator lowers that graph to
+    assert "// kernel IR:" in out and "driver seg0(" in out
 
 
 def test_dump_json_and_dot_parse(capsys):

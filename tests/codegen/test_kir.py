@@ -211,3 +211,14 @@ def test_a_driver_compiled_after_others_in_one_process_loads_whole_in_the_next(t
     assert any(r.startswith("numba cache hit") and "seg0" in r for r in second["records"])
     fresh = _run_mlp("3", tmp_path / "fresh")         # the same model compiled from scratch
     assert second["loss"] == pytest.approx(fresh["loss"], rel=1e-6)
+
+
+def test_graphc_dump_kir_prints_the_kernel_ir_while_compiling(monkeypatch, capsys):
+    from graphc.codegen import compile_graph
+    x = source("input", TensorType("float32", ("B", 3)), name="x")
+    monkeypatch.setenv("GRAPHC_DUMP", "kir")
+    fn = compile_graph(Graph([x], [apply("tanh", x) * 2.0]))
+    err = capsys.readouterr().err
+    assert "// kernel IR: " in err and "driver seg0(" in err
+    np.testing.assert_allclose(fn([np.ones((2, 3), np.float32)])[0], 2 * np.tanh(1.0),
+                               rtol=1e-6)
