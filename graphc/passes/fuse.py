@@ -131,12 +131,20 @@ def fuse(graph: Graph) -> Graph:
     graph = fuse_pool_filter_grads(fuse_conv_epilogues(
         merge_shared_products(sink_sequence_biases(graph))))
     regions = find_regions(graph)
-    if not regions:
-        return graph
-    region_of: dict[int, int] = {}
-    for k, ms in enumerate(regions):
-        for m in ms:
-            region_of[m.id] = k
+    while True:
+        if not regions:
+            return graph
+        region_of: dict[int, int] = {}
+        for k, ms in enumerate(regions):
+            for m in ms:
+                region_of[m.id] = k
+        units, cycle = _unit_order(graph, region_of, regions)
+        if cycle is None:
+            break
+        # a region that reads, through nodes outside it, a value it computes cannot become
+        # one node (the contracted graph has a cycle): leave the regions on the cycle unfused
+        # (each pass removes at least one region; without regions the graph is acyclic)
+        regions = [ms for k, ms in enumerate(regions) if k not in cycle]
     external_users: dict[int, bool] = {}
     root_ids = {id(v) for v in graph.roots()}
     for n in graph.nodes():
@@ -182,7 +190,7 @@ def fuse(graph: Graph) -> Graph:
         for old, rep in zip(outs, node.outputs):
             mapped[id(old)] = rep
 
-    for unit in _unit_order(graph, region_of, regions):
+    for unit in units:
         if isinstance(unit, int):
             build_region(unit)
             continue
@@ -202,9 +210,14 @@ def fuse(graph: Graph) -> Graph:
     return Graph(inputs, outputs, updates, name=graph.name)
 
 
-def _unit_order(graph: Graph, region_of: dict, regions: list) -> list:
+def _unit_order(graph: Graph, region_of: dict, regions: list) -> tuple[list, set | None]:
     """Nodes outside regions and region indices (ints), each after everything it reads:
-    a topological order of the graph with every region contracted to one vertex."""
+    a topological order of the graph with every region contracted to one vertex.
+
+    Returns:
+        (the order, None), or (partial order, the region indices on a cycle) when some
+        region depends on itself through nodes outside it.
+    """
     order = graph.nodes()
     unit_key = lambda n: region_of.get(n.id, ("n", n.id))   # noqa: E731
     deps: dict = {}
@@ -222,19 +235,25 @@ def _unit_order(graph: Graph, region_of: dict, regions: list) -> list:
         if start in done:
             continue
         stack = [(start, 0)]
+        on_stack = {start}
         while stack:
             key, i = stack[-1]
             if i < len(deps[key]):
                 stack[-1] = (key, i + 1)
                 d = deps[key][i]
+                if d in on_stack:              # a cycle: d ... key ... d
+                    at = [k for k, _ in stack].index(d)
+                    return out, {k for k, _ in stack[at:] if isinstance(k, int)}
                 if d not in done:
                     stack.append((d, 0))
+                    on_stack.add(d)
             else:
                 stack.pop()
+                on_stack.discard(key)
                 if key not in done:
                     done.add(key)
                     out.append(key if isinstance(key, int) else first[key])
-    return out
+    return out, None
 
 
 # -- convolution epilogues ---------------------------------------------------------------------

@@ -84,3 +84,25 @@ def test_updates_are_rewired_to_fused_outputs():
     g = fuse(Graph([x], [new], updates=[(v, new)]))
     assert g.updates[0][1] is g.outputs[0]
     assert g.updates[0][1].node.op == "fused"
+
+
+def test_a_region_that_would_read_its_own_output_is_left_unfused_and_fusion_terminates():
+    """``exp(v) / (1 + z*z)`` with the gradient of its sum over ``v``: a candidate region
+    feeds a reduction that feeds the region back. Fusion used to loop forever (memory
+    without bound); now it finishes and computes what the interpreter computes."""
+    from graphc.ir.node import Variable
+    from graphc.passes.autodiff import gradients
+    z = _ph(("B", 3), "z")
+    var = Variable(np.array([0.5, -1.0, 2.0], np.float32), "v")
+    v = source("variable", TensorType("float32", (3,)), name="v", var=var)
+    o = apply("exp", v) / (1.0 + apply("square", z))
+    (g,) = gradients(apply("sum", o), [v])
+    graph = Graph([z], [o, g])
+    fused = fuse(graph)
+    za = np.random.default_rng(1).normal(size=(4, 3)).astype(np.float32)
+    want = evaluate(graph.outputs, {z: za})
+    got = evaluate(fused.outputs, {z: za})
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    np.testing.assert_allclose(want[1], np.exp(var.value) * (1 / (1 + za * za)).sum(0),
+                               rtol=1e-5)
