@@ -63,6 +63,12 @@ PIPELINES = {
 }
 
 
+# A pass that makes the graph this much bigger is broken (a rewrite that keeps expanding):
+# stop with an error naming it rather than let the next passes and the compile run away.
+MAX_GROWTH = 4
+MAX_GROWTH_SLACK = 1000
+
+
 class PassError(ValueError):
     """An unknown pipeline or pass name."""
 
@@ -150,6 +156,10 @@ def optimize(graph: Graph, pipeline: str = "fast_run", *, verify: bool | None = 
         t0 = time.perf_counter()
         graph = PASSES[name](graph)
         dt = time.perf_counter() - t0
+        if len(graph) > MAX_GROWTH * before + MAX_GROWTH_SLACK:
+            raise PassError(f"internal error: pass {name!r} grew graph {graph.name!r} from "
+                            f"{before} to {len(graph)} nodes (more than {MAX_GROWTH}x + "
+                            f"{MAX_GROWTH_SLACK}); please report it with the model")
         stats.records.append((name, dt, before, len(graph)))
         if verify:
             from ..ir.verify import verify as run_verify

@@ -167,3 +167,18 @@ def test_stats_and_dump_after_a_pass():
     cse_rec = stats.records[names.index("cse")]
     assert cse_rec[2] == 3 and cse_rec[3] == 2
     assert "cse" in str(stats)
+
+
+def test_a_pass_that_blows_the_graph_up_is_stopped_with_an_error_naming_it(monkeypatch):
+    from graphc.passes import manager
+    x = source("input", TensorType("float32", (3,)), name="x")
+    graph = Graph([x], [apply("tanh", x)])
+
+    def runaway(g):                       # a broken rewrite: thousands of new nodes
+        y = g.outputs[0]
+        for _ in range(1500):
+            y = y + 1.0
+        return Graph(g.inputs, [y], name=g.name)
+    monkeypatch.setitem(manager.PASSES, "runaway", runaway)
+    with pytest.raises(manager.PassError, match="pass 'runaway' grew graph .* from 1 to 1501"):
+        manager.optimize(graph, ["runaway"])
