@@ -258,7 +258,8 @@ def cmd_dump(args) -> int:
         print(f"wrote {args.output}", file=sys.stderr)
         return 0
     text = gi.dump(target, after=after, pipeline=args.pipeline, step=args.step,
-                   format=args.format, source=not args.no_source, kernels=args.kernels)
+                   format=args.format, source=not args.no_source, kernels=args.kernels,
+                   kernel_ir=args.kernels)
     _out(text, args.output)
     return 0
 
@@ -492,7 +493,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the graph after this pass ('input' = as built (default), 'final', "
                         "a pass name; PASS#2 for a second run)")
     p.add_argument("--format", choices=("text", "dot", "json"), default="text")
-    p.add_argument("--kernels", action="store_true", help="append the fused-kernel table")
+    p.add_argument("--kernels", action="store_true",
+                   help="append the fused-kernel table and the kernel IR")
     p.add_argument("--all", action="store_true", help="the graph after every pass")
     p.add_argument("--source", action="store_true",
                    help="print the generated native source instead of the IR")

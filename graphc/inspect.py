@@ -217,7 +217,8 @@ def optimized(obj, pipeline=None, step: str | None = None, after: str | None = "
 # ============================================================================================
 
 def dump(obj, after: str | None = None, *, pipeline=None, step: str | None = None,
-         format: str = "text", source: bool = True, kernels: bool = False) -> str:  # noqa: A002
+         format: str = "text", source: bool = True, kernels: bool = False,  # noqa: A002
+         kernel_ir: bool = False) -> str:
     """The IR of ``obj`` as text, DOT or JSON, before any pass or after a given one.
 
     Args:
@@ -229,6 +230,7 @@ def dump(obj, after: str | None = None, *, pipeline=None, step: str | None = Non
         format: ``'text'`` (the IR text form), ``'dot'`` or ``'json'``.
         source: in text form, show each node's ``file:line`` after its layer.
         kernels: in text form, append a table of the fused kernels (see :func:`kernels`).
+        kernel_ir: with ``kernels``, append the kernel IR too (see :func:`kernel_ir_text`).
     Returns:
         The dump as a string.
 
@@ -246,7 +248,7 @@ def dump(obj, after: str | None = None, *, pipeline=None, step: str | None = Non
         return json.dumps(to_json(graph), indent=1)
     text = format_graph(graph, source=source)
     if kernels:
-        text += "\n\n" + format_kernels(graph)
+        text += "\n\n" + format_kernels(graph, kernel_ir=kernel_ir)
     return text
 
 
@@ -284,7 +286,7 @@ def kernels(obj, step: str | None = None) -> list[dict]:
     return out
 
 
-def format_kernels(obj, step: str | None = None, kernel_ir: bool = True) -> str:
+def format_kernels(obj, step: str | None = None, kernel_ir: bool = False) -> str:
     """A table of the fused kernels: name, number of ops, the ops, the layers they came from;
     then (``kernel_ir``) the kernel IR the CPU code generator lowers the graph to: its
     kernels, how often each is called, and the drivers' calls (see ``graphc.codegen.kir``).

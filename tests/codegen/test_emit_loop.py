@@ -100,7 +100,13 @@ def _stack_reads(fn) -> list[int]:
     """How often the forward loop's kernel reads each product stack (``Z..``) it fills, then
     how often the kernel that receives those stacks (the gradient loop) reads each."""
     from graphc.codegen.kir import KernelCall
-    calls = [c for d in fn.program.kir.drivers for c in d.body if isinstance(c, KernelCall)]
+    body = [s for d in fn.program.kir.drivers for s in d.body]
+    if not any(isinstance(s, KernelCall) for s in body):
+        # the step is one function: both loops read the stacks under the same names
+        text = "\n".join(ln for s in body for ln in s.unit.lines)
+        stacks = sorted(set(re.findall(r"\b(Z\d+) = ", text)))
+        return [len(re.findall(rf"= {z}\[", text)) // 2 for z in stacks] * 2
+    calls = [c for c in body if isinstance(c, KernelCall)]
     for k, call in enumerate(calls):
         body = "\n".join(call.kernel.body.lines)
         stacks = sorted(set(re.findall(r"\b(Z\d+) = ", body)))
