@@ -429,8 +429,9 @@ def _compile_driver(disp, sig, key: str, name: str, calls_kernels: bool) -> None
     A driver loaded from numba's cache was typed in another process: the kernels it calls
     (stored beside it as ``<key>.<name>.kcalls``: module and argument types per line) are
     loaded and registered first. Without that record -- a first compile, or a damaged or
-    missing record -- numba's cached copy is flushed, so the driver is typed again and its
-    calls register themselves (see ``cpu/linker.py``).
+    missing record -- numba's cached copy is flushed, so the driver is typed again (its
+    calls register their kernels), and the record is written from the kernel symbols the
+    new code declares (see ``cpu/linker.py``).
     """
     from . import cache
     from .cpu import linker

@@ -13,13 +13,13 @@ per process and once per machine through the on-disk cache.
 Bodies are still target statements (:class:`Verbatim` lines from the op-family lowerings); the
 structure above them -- which code forms a kernel, what it reads and writes, which kernels
 repeat, which run parallel loops -- is data that passes (``kir_passes``) decide on and
-renderers (``cpu/render.py``) print. A unit's facts come from parsing its lines with
-:mod:`ast`, never from regular expressions.
+renderers (``cpu/render.py``) print. A unit's facts (names read and bound, parallel loops)
+come from parsing its lines with :mod:`ast`.
 
 Example:
     >>> u = Unit(("    t1 = empty_c((n0,), np.float32)", "    t1[0] = v0[0]"), "neg")
     >>> sorted(u.loads), sorted(u.stores)
-    [['empty_c', 'n0', 'np', 'v0'], ['t1']]
+    (['empty_c', 'n0', 'np', 't1', 'v0'], ['t1'])
 """
 from __future__ import annotations
 
@@ -201,11 +201,10 @@ class Driver:
 class Module:
     """Drivers, the kernels they call, and the module-level definitions of the step.
 
-    ``header`` holds imports every generated module needs; ``constants`` maps a module-level
-    name (``_k0``, ``_a3``, an imported runtime function) to its defining line.
+    ``constants`` maps a module-level name (``_k0``, ``_a3``, an imported runtime function)
+    to its defining line; ``prelude`` is the target's helper source every module carries.
     """
     drivers: list[Driver]
-    header: list[str]
     constants: dict[str, str]
     prelude: str
     kernels: dict[str, Kernel] = field(default_factory=dict)

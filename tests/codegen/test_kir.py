@@ -62,7 +62,7 @@ def test_repeated_sequences_merge_into_one_kernel_but_never_with_themselves(monk
                 _unit([f"x{k + 1} = relu(h{k})"], "relu")]
     units = [u for k in range(4) for u in layer(k)] + [_unit(["r = x4 * 2"], "tail")]
     d = Driver("seg0", ["x0", "w0", "w1", "w2", "w3"], units, epilogue=["    return r"])
-    module = outline(Module([d], [], {}, ""))
+    module = outline(Module([d], {}, ""))
     calls = d.body
     assert all(isinstance(c, KernelCall) for c in calls)
     labels = [c.kernel.label for c in calls]
@@ -76,7 +76,7 @@ def test_a_short_kernel_used_twice_is_copied_not_called():
     def unit(k):
         return _unit([f"y{k} = x{k} * 2", f"z{k} = y{k} + 1", f"x{k + 1} = z{k} * z{k}"], "f")
     d = Driver("seg0", ["x0"], [unit(0), unit(1)], epilogue=["    return x2"])
-    module = outline(Module([d], [], {}, ""))
+    module = outline(Module([d], {}, ""))
     # one piece of code used once: it stays in the driver, no kernel of its own
     assert len(d.body) == 1 and isinstance(d.body[0], Inline)
     assert d.body[0].unit.label == "f+f" and not module.kernels

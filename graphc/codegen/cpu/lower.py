@@ -38,7 +38,7 @@ from .writer import NEVER, MemoryPlan, ModuleWriter, SegmentWriter
 from ..kir import Driver, Module, Unit
 from ..kir_passes import outline
 from . import emit as E
-from .render import HEADER, render_kernel, render_module
+from .render import render_kernel, render_module
 from .scalar import PRELUDE
 
 SMALL_CONST = 64            # constants up to this many elements are baked into the source
@@ -358,7 +358,7 @@ def lower(graph: Graph, parallel: bool | str = False, memory_plan: bool | None =
                 py_commits.append((slot(var), slot(new)))
     output_slots = [slot(v) for v in graph.outputs]
     output_copy = [v.node.op in ("variable", "constant") for v in graph.outputs]
-    kmodule = Module(drivers, list(HEADER), _constant_definitions(module.const_lines), PRELUDE)
+    kmodule = Module(drivers, _constant_definitions(module.const_lines), PRELUDE)
     kernel_sources = render_program(kmodule)
     source = render_module(kmodule, {k: f"{KERNEL_PREFIX}_{n}"
                                      for k, (n, _) in kernel_sources.items()})

@@ -3,12 +3,12 @@
 The renderer knows the kernel IR and numba's syntax, nothing about ops. A kernel becomes its
 own file (``graphc_k_<key>.py`` in the compile cache), so numba's ``cache=True`` keeps its
 compiled code per kernel: a model built later, in this process or another, that lowers to
-the same kernel links the cached code instead of compiling the body again. The step's module
-imports the kernels it calls and holds the drivers, the units kept inline, and the module
-constants those read.
+the same kernel calls the cached code instead of compiling the body again. The step's module
+holds the drivers (which call kernels by module name through ``cpu/linker.kcall``), the units
+kept inline, and the module constants those read.
 
 Example:
-    >>> src = render_kernel(kernel)
+    >>> src = render_kernel(kernel, module.prelude)
     >>> print(render_module(module, {k: "graphc_k_" + k for k in module.kernels}))
 """
 from __future__ import annotations
