@@ -129,8 +129,9 @@ CHILD = textwrap.dedent('''
            "step_s": float(np.median(times))}
     if lib == "graphc":
         prog = model.train_function.executor.program
-        out["kernels"] = len(prog.kernels)
-        out["kernel_calls"] = sum(len(d.body) for d in prog.kir.drivers)
+        if getattr(prog, "kir", None) is not None:          # the kernel-IR generator
+            out["kernels"] = len(prog.kernels)
+            out["kernel_calls"] = sum(len(d.body) for d in prog.kir.drivers)
     if lib == "graphc":
         out["graphc_path"] = K.__file__
     print("RESULT " + json.dumps(out))
