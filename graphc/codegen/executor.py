@@ -469,7 +469,7 @@ def build(graph, program: Program, parallel: bool) -> CompiledFunction:
     from .cpu.native import tune_malloc
     tune_malloc()
     t0 = time.perf_counter()
-    for kkey, ksrc in program.kernels.items():     # the driver module imports them
+    for kkey, ksrc in program.kernels.items():     # kcall finds them in sys.modules
         cache.load_generated_module(ksrc, kkey, module_prefix=KERNEL_PREFIX)
     key = cache.key("graphc-cpu-1", program.source)
     module = cache.load_generated_module(program.source, key)
