@@ -31,7 +31,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-__all__ = ["kcall", "ensure", "calls_of", "registered", "parse_type", "symbol_of"]
+__all__ = ["kcall", "ensure", "calls_of", "parse_type", "symbol_of"]
 
 _registered: dict[str, int] = {}          # symbol -> address registered in this process
 _calls: dict[str, tuple] = {}              # symbol -> (module name, argument type strings)
@@ -88,10 +88,6 @@ def calls_of(library) -> list[tuple[str, tuple[str, ...]]]:
         out.append(_calls[symbol])
     return out
 
-
-def registered(module_name: str, argtys) -> bool:
-    """Whether the symbol of this kernel and signature is registered in this process."""
-    return symbol_of(module_name, argtys) in _registered
 
 
 @intrinsic
