@@ -65,11 +65,14 @@ def _preamble(doc: str, prelude: str, constant_lines: list[str]) -> list[str]:
 
 
 def render_kernel(kernel: Kernel, prelude: str) -> str:
-    """The source of ``kernel``'s own module; its function is named ``kernel``."""
+    """The source of ``kernel``'s own module; its function is named ``kernel``.
+
+    The source depends on the kernel's content alone (not on which ops it was lowered from:
+    ``kernel.label`` stays out), so equal kernels of different models share one cache entry.
+    """
     consts = [line if line.startswith(("from ", "import ")) else f"{name} = {line}"
               for name, line in kernel.constants]
-    out = _preamble(f"graphc kernel ({kernel.label or 'unlabelled'}); generated, do not edit.",
-                    prelude, consts)
+    out = _preamble("graphc kernel; generated, do not edit.", prelude, consts)
     out += ["", f"@njit({njit_flags(kernel.parallel, kernel=True)})",
             f"def kernel({', '.join(kernel.params)}):"]
     out += list(kernel.body.lines) or ["    pass"]
