@@ -24,6 +24,53 @@ ROOT = os.path.dirname(HERE)
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+# ``--isa avx2`` on any benchmark: graphc and every peer restricted to AVX2 (the kind of CPU
+# most users have) on a machine that has more. The variables must be set before numba,
+# OpenBLAS, PyTorch or XLA start, so the benchmark runs itself again with them.
+ISA_ENV = {
+    "avx2": {"NUMBA_CPU_NAME": "haswell", "OPENBLAS_CORETYPE": "Haswell",
+             "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+             "XLA_FLAGS": "--xla_cpu_max_isa=AVX2"},
+}
+
+
+def isa_environment(argv: list[str], environ) -> tuple[list[str], dict | None]:
+    """(argv without ``--isa X``, the environment to run with, or None to run as it is).
+
+    Raises:
+        SystemExit: on an unknown ISA name (the valid ones listed).
+    """
+    argv = list(argv)
+    isa = None
+    for i, a in enumerate(argv):
+        if a == "--isa" and i + 1 < len(argv):
+            isa = argv[i + 1]
+            del argv[i:i + 2]
+            break
+        if a.startswith("--isa="):
+            isa = a.split("=", 1)[1]
+            del argv[i]
+            break
+    if isa is None or isa == "native":
+        return argv, None
+    if isa not in ISA_ENV:
+        raise SystemExit(f"--isa must be one of native, {', '.join(ISA_ENV)}; got {isa!r}")
+    env = dict(environ)
+    env.update(ISA_ENV[isa], GRAPHC_BENCH_ISA=isa)
+    env.pop("OPENBLAS_L2_SIZE", None)      # set with OPENBLAS_CORETYPE on some machines
+    return argv, env
+
+
+def _apply_isa() -> None:
+    if os.environ.get("GRAPHC_BENCH_ISA"):        # already the re-run
+        return
+    argv, env = isa_environment(sys.argv, os.environ)
+    if env is not None:
+        os.execve(sys.executable, [sys.executable] + argv, env)
+
+
+_apply_isa()
+
 
 def measure(fn, *, warmup: int = 3, min_time: float = 1.0, min_runs: int = 10,
             max_runs: int = 100000, batch: int = 1) -> dict:
@@ -123,6 +170,12 @@ def machine() -> dict:
     # (e.g. Haswell's AVX2 kernels on an AVX-512 CPU), which changes every GEMM-bound figure
     info["openblas_core"] = blas_core()
     info["OPENBLAS_CORETYPE"] = os.environ.get("OPENBLAS_CORETYPE")
+    # the mode (--isa) and what each library says it runs, so a figure says its CPU kind
+    info["isa_mode"] = os.environ.get("GRAPHC_BENCH_ISA", "native")
+    info["numba_cpu"] = numba.config.CPU_NAME or "host"
+    torch = optional("torch")
+    if torch is not None and hasattr(torch.backends, "cpu"):
+        info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     return info
 
 

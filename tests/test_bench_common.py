@@ -56,3 +56,17 @@ def test_time_steps_fills_the_row_and_skips_missing_peers():
     assert set(row) == {"graphc_ms", "graphc_sps"}
     assert row["graphc_ms"] >= 1.0 and abs(row["graphc_sps"] - 64 / (row["graphc_ms"] / 1e3)) \
         < 1e-6 * row["graphc_sps"]
+
+
+def test_isa_avx2_reruns_the_benchmark_with_every_library_restricted():
+    common = _common()
+    argv, env = common.isa_environment(["bench_mlp.py", "--isa", "avx2", "--seconds", "1"],
+                                       {"PATH": "/bin", "OPENBLAS_L2_SIZE": "1024"})
+    assert argv == ["bench_mlp.py", "--seconds", "1"]
+    assert env["NUMBA_CPU_NAME"] == "haswell" and env["OPENBLAS_CORETYPE"] == "Haswell"
+    assert env["ATEN_CPU_CAPABILITY"] == "avx2" and "AVX2" in env["XLA_FLAGS"]
+    assert env["GRAPHC_BENCH_ISA"] == "avx2" and "OPENBLAS_L2_SIZE" not in env
+    assert common.isa_environment(["b.py", "--isa=native"], {}) == (["b.py"], None)
+    assert common.isa_environment(["b.py"], {}) == (["b.py"], None)
+    with pytest.raises(SystemExit, match="--isa must be one of native, avx2"):
+        common.isa_environment(["b.py", "--isa", "sse2"], {})
