@@ -141,6 +141,8 @@ def fuse(graph: Graph) -> Graph:
         units, cycle = _unit_order(graph, region_of, regions)
         if cycle is None:
             break
+        if not cycle:     # the graph itself has a cycle: not a graph the verifier accepts
+            raise AssertionError(f"internal error: graph {graph.name!r} has a cycle")
         # a region that reads, through nodes outside it, a value it computes cannot become
         # one node (the contracted graph has a cycle): leave the regions on the cycle unfused
         # (each pass removes at least one region; without regions the graph is acyclic)
