@@ -42,9 +42,9 @@ class ConfigError(ValueError):
 
 
 def home() -> str:
-    """The graphc home folder (created if missing)."""
+    """The graphc home folder (created 0700 if missing: it holds the compile cache)."""
     path = os.environ.get("GRAPHC_HOME") or os.path.join(os.path.expanduser("~"), ".graphc")
-    os.makedirs(path, exist_ok=True)
+    os.makedirs(path, mode=0o700, exist_ok=True)
     return path
 
 

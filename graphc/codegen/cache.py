@@ -13,6 +13,16 @@ of that file's content plus the function's bytecode. The file name carries :func
 which hashes what numba does not see: the graph, and the versions of graphc (including the
 code generator's own source), numba, llvmlite, numpy, Python and the CPU.
 
+What the cache trusts: only itself. Generated modules are executed, and numba's index /
+data files and graphc's marshalled code objects are unpickled / unmarshalled, so an entry
+written by anyone else would run as your code. The folder is created 0700; compiled code is
+written to and read from it only while the folder, its ``__pycache__`` and each file read
+belong to the current user and are not writable by group or others. Otherwise graphc warns
+once (:class:`CacheTrustWarning`), writes nothing there, and compiles into a private folder of
+this process (``tempfile.mkdtemp``, 0700, deleted at exit): correct, but every process then
+compiles cold. numba's own cache files of the generated functions are kept in that same
+folder's ``__pycache__`` (never ``NUMBA_CACHE_DIR`` or numba's user-wide folder).
+
 Guarantees:
     - Every write is atomic (temporary file in the same folder + ``os.replace``), so two
       processes compiling the same key at once both succeed and readers never see a torn
@@ -33,6 +43,7 @@ Example:
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import importlib.util
@@ -42,14 +53,16 @@ import os
 import platform
 import re
 import shutil
+import stat
 import sys
 import tempfile
 import types
+import warnings
 
 from graphc import config
 
 __all__ = ["cache_dir", "key", "load_generated_module", "store_blob", "load_blob", "info",
-           "clear", "logger"]
+           "clear", "logger", "CacheTrustWarning"]
 
 logger = logging.getLogger("graphc.compile")
 
@@ -59,8 +72,13 @@ _BLOB_MAGIC = b"GRAPHC-BLOB-1\n"
 _CODE_MAGIC = b"GRAPHC-CODE-1\n"
 _BLOB_SUFFIX = ".blob"
 _DIGEST_SIZE = hashlib.sha256().digest_size
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
+_FILE_MODE = 0o600         # cache entries: read and written by their owner only
+_DIR_MODE = 0o700
+
+
+class CacheTrustWarning(UserWarning):
+    """The compile cache folder is not private to the current user, so graphc neither loads
+    compiled code from it nor writes there (it compiles in a private temporary folder)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -68,10 +86,12 @@ os.umask(_UMASK)
 # --------------------------------------------------------------------------------------------
 
 def cache_dir() -> str:
-    """The cache folder (created if missing).
+    """The cache folder (created 0700 if missing).
 
     Returns:
-        ``$GRAPHC_CACHE_DIR`` when set, else ``config.subdir("cache")`` (``~/.graphc/cache``).
+        ``$GRAPHC_CACHE_DIR`` when set, else ``<graphc home>/cache`` (``~/.graphc/cache``).
+        Whether graphc trusts it (owned by you, not writable by group or others) is checked
+        each time compiled code is read or written; see the module docstring.
 
     Example:
         >>> import graphc.cache
@@ -79,11 +99,95 @@ def cache_dir() -> str:
         '/home/me/.graphc/cache'
     """
     path = os.environ.get("GRAPHC_CACHE_DIR")
-    if not path:
-        return config.subdir("cache")
-    path = os.path.abspath(os.path.expanduser(path))
-    os.makedirs(path, exist_ok=True)
+    if path:
+        path = os.path.abspath(os.path.expanduser(path))
+    else:
+        path = os.path.join(config.home(), "cache")
+    os.makedirs(path, mode=_DIR_MODE, exist_ok=True)
     return path
+
+
+def _euid() -> int | None:
+    """The effective uid, None where the platform has none (then ownership is not checked)."""
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid() if geteuid is not None else None
+
+
+def _stat(path: str, follow: bool) -> os.stat_result:
+    # one place to stat, so tests can present another owner or mode without being root
+    return os.stat(path) if follow else os.lstat(path)
+
+
+def _distrust(path: str, folder: bool) -> str | None:
+    """Why ``path`` must not be read from or written to, or None when it may be (a missing
+    path holds nothing to read: None). The folder may be reached through a link; a file in
+    it must be a plain file itself."""
+    uid = _euid()
+    if uid is None:
+        return None
+    try:
+        st = _stat(path, follow=folder)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot be examined ({exc.strerror})"
+    if folder and not stat.S_ISDIR(st.st_mode):
+        return "is not a folder"
+    if not folder and not stat.S_ISREG(st.st_mode):
+        return "is not a regular file"
+    if st.st_uid != uid:
+        return f"is owned by uid {st.st_uid}, not by you (uid {uid})"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o})"
+    return None
+
+
+_WARNED: set = set()
+_PRIVATE: list = []        # this process's private fallback folder, made on first need
+
+
+def _private_dir() -> str:
+    """A folder only this process uses (0700 from mkdtemp), removed when the process exits."""
+    if not _PRIVATE or not os.path.isdir(_PRIVATE[0]):
+        path = tempfile.mkdtemp(prefix="graphc-private-cache-")
+        atexit.register(shutil.rmtree, path, True)
+        _PRIVATE[:] = [path]
+    return _PRIVATE[0]
+
+
+def _untrusted(folder: str) -> str | None:
+    """Why the cache ``folder`` is not trusted, or None."""
+    problem = _distrust(folder, folder=True)
+    if problem:
+        return f"the compile cache folder {folder} {problem}"
+    pycache = os.path.join(folder, "__pycache__")
+    problem = _distrust(pycache, folder=True)
+    if problem:
+        return f"the compile cache's code folder {pycache} {problem}"
+    return None
+
+
+def _store_dir() -> str:
+    """Where compiled code is written and read: :func:`cache_dir` when it is trusted, else
+    this process's private folder (after one :class:`CacheTrustWarning` per folder)."""
+    folder = cache_dir()
+    problem = _untrusted(folder)
+    if problem is None:
+        os.makedirs(os.path.join(folder, "__pycache__"), mode=_DIR_MODE, exist_ok=True)
+        return folder
+    if problem not in _WARNED:
+        _WARNED.add(problem)
+        _log("cache untrusted", "*", problem)
+        warnings.warn(
+            f"{problem}, so graphc will not load compiled code from it or write there "
+            f"(code found there could have been written by someone else). Compiling in a "
+            f"private temporary folder instead: correct, but no compile is reused by later "
+            f"processes. To fix: make the folder yours with mode 700 (chmod 700 {folder}), "
+            f"or set GRAPHC_CACHE_DIR to a folder only you can write.",
+            CacheTrustWarning, stacklevel=3)
+    private = _private_dir()
+    os.makedirs(os.path.join(private, "__pycache__"), mode=_DIR_MODE, exist_ok=True)
+    return private
 
 
 def _log(event: str, key: str, reason: str) -> None:
@@ -110,7 +214,7 @@ def _atomic_write_bytes(path: str, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644 & ~_UMASK)     # mkstemp makes 0600; a shared cache wants 0644
+        os.chmod(tmp, _FILE_MODE)          # mkstemp makes 0600 already; say so
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -226,6 +330,10 @@ def key(*parts) -> str:
 
 def _ensure_source_file(path: str, data: bytes) -> tuple[bool, str]:
     """Make ``path`` hold exactly ``data``; (hit, reason)."""
+    problem = _distrust(path, folder=False)
+    if problem:
+        _atomic_write_bytes(path, data)
+        return False, f"source file {problem}: replaced by this process's own"
     try:
         with open(path, "rb") as f:
             existing = f.read()
@@ -277,8 +385,53 @@ def _load_without_refresh(cache):
     return load
 
 
-def _guard_numba_cache(dispatcher, module_key: str) -> None:
-    """Make a damaged numba cache entry of ``dispatcher`` a logged miss, not a crash.
+def _keep_numba_files_in(cache, pycache: str, module_key: str) -> bool:
+    """Point numba's cache of one function at ``pycache`` (the trusted folder's), whatever
+    locator numba chose (``NUMBA_CACHE_DIR``, its user-wide folder), and make it read only
+    files that pass :func:`_distrust` and write them 0600. False when this numba lacks the
+    private pieces needed (then the caller disables numba's cache for the function)."""
+    try:
+        old = cache._cache_file
+        if os.path.abspath(cache._cache_path) != pycache:
+            old = type(old)(cache_path=pycache, filename_base=old._index_name[:-len(".nbi")],
+                            source_stamp=old._source_stamp)
+            cache._cache_file, cache._cache_path = old, pycache
+        cf = old
+        load_index, load_data = cf._load_index, cf._load_data
+        save_index, save_data = cf._save_index, cf._save_data
+        index_path, data_path = cf._index_path, cf._data_path
+    except (AttributeError, TypeError):
+        return False
+
+    def checked_load_index():
+        problem = _distrust(index_path, folder=False)
+        if problem:                 # an empty index: a miss, and the next save replaces it
+            _log("numba cache miss", module_key, f"index {index_path} {problem}: not read")
+            return {}
+        return load_index()
+
+    def checked_load_data(name):
+        problem = _distrust(data_path(name), folder=False)
+        if problem:                 # numba treats OSError here as a missing entry
+            raise OSError(f"numba cache file {data_path(name)} {problem}: not read")
+        return load_data(name)
+
+    def private_save_index(overloads):
+        save_index(overloads)
+        os.chmod(index_path, _FILE_MODE)
+
+    def private_save_data(name, data):
+        save_data(name, data)
+        os.chmod(data_path(name), _FILE_MODE)
+
+    cf._load_index, cf._load_data = checked_load_index, checked_load_data
+    cf._save_index, cf._save_data = private_save_index, private_save_data
+    return True
+
+
+def _guard_numba_cache(dispatcher, module_key: str, pycache: str) -> None:
+    """Make numba's cache of ``dispatcher`` live in ``pycache`` only (see
+    :func:`_keep_numba_files_in`) and a damaged entry a logged miss, not a crash.
 
     numba loads its index / data files with pickle and lets any error escape, so a truncated
     ``.nbi`` or ``.nbc`` would break every later call. The wrapper flushes numba's index
@@ -287,6 +440,12 @@ def _guard_numba_cache(dispatcher, module_key: str) -> None:
     cache = getattr(dispatcher, "_cache", None)
     if cache is None or getattr(cache, "_graphc_guarded", False) \
             or not hasattr(cache, "load_overload"):
+        return
+    if not _keep_numba_files_in(cache, pycache, module_key):
+        _log("numba cache disabled", module_key,
+             "this numba's cache internals are not the expected ones; compiling each time")
+        cache.disable()
+        cache._graphc_guarded = True
         return
     load, save = cache.load_overload, cache.save_overload
     load = _load_without_refresh(cache) or load
@@ -327,12 +486,12 @@ def _guard_numba_cache(dispatcher, module_key: str) -> None:
     cache._graphc_guarded = True
 
 
-def _guard_module(module: types.ModuleType, module_key: str) -> None:
+def _guard_module(module: types.ModuleType, module_key: str, pycache: str) -> None:
     from numba.core.dispatcher import Dispatcher
 
     for value in list(vars(module).values()):
         if isinstance(value, Dispatcher):
-            _guard_numba_cache(value, module_key)
+            _guard_numba_cache(value, module_key, pycache)
 
 
 def _code_path(source_path: str) -> str:
@@ -355,9 +514,14 @@ def _module_code(source: str, data: bytes, path: str, key: str) -> types.CodeTyp
     code_path = _code_path(path)
     want = hashlib.sha256(data).digest()
     head = len(_CODE_MAGIC) + 2 * _DIGEST_SIZE
+    problem = _distrust(code_path, folder=False)
     try:
-        with open(code_path, "rb") as f:
-            raw = f.read()
+        if problem:
+            _log("cache miss", key, f"bytecode file {code_path} {problem}: not read")
+            raw = b""
+        else:
+            with open(code_path, "rb") as f:
+                raw = f.read()
     except OSError:
         raw = b""
     if len(raw) > head and raw.startswith(_CODE_MAGIC) and \
@@ -373,7 +537,7 @@ def _module_code(source: str, data: bytes, path: str, key: str) -> types.CodeTyp
     code = compile(source, path, "exec")
     payload = marshal.dumps(code)
     try:
-        os.makedirs(os.path.dirname(code_path), exist_ok=True)
+        os.makedirs(os.path.dirname(code_path), mode=_DIR_MODE, exist_ok=True)
         _atomic_write_bytes(code_path,
                             _CODE_MAGIC + want + hashlib.sha256(payload).digest() + payload)
     except OSError as exc:          # read-only cache folder: the module still loads
@@ -423,7 +587,8 @@ def load_generated_module(source: str, key: str, module_prefix: str = "graphc_ge
         _log("cache hit", key, f"module {name} already imported in this process")
         return existing
 
-    path = os.path.join(cache_dir(), name + ".py")
+    folder = _store_dir()
+    path = os.path.join(folder, name + ".py")
     data = source.encode("utf-8")
     hit, reason = _ensure_source_file(path, data)
     _log("cache hit" if hit else "cache miss", key, f"generated module: {reason}")
@@ -439,7 +604,7 @@ def load_generated_module(source: str, key: str, module_prefix: str = "graphc_ge
         if sys.modules.get(name) is module:
             del sys.modules[name]
         raise
-    _guard_module(module, key)
+    _guard_module(module, key, os.path.join(folder, "__pycache__"))
     return module
 
 
@@ -453,7 +618,7 @@ def _blob_path(key: str, name: str) -> str:
         raise ValueError(
             f"blob name must be 1-128 characters of [0-9A-Za-z_.-] not starting with '.' or "
             f"'-' and without '..', got {name!r}")
-    return os.path.join(cache_dir(), f"{key}.{name}{_BLOB_SUFFIX}")
+    return os.path.join(_store_dir(), f"{key}.{name}{_BLOB_SUFFIX}")
 
 
 def store_blob(key: str, name: str, data: bytes) -> str:
@@ -500,6 +665,14 @@ def load_blob(key: str, name: str) -> bytes | None:
         True
     """
     path = _blob_path(key, name)
+    problem = _distrust(path, folder=False)
+    if problem:
+        _log("cache miss", key, f"blob {name!r} {problem}: not read, deleted")
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return None
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -561,7 +734,8 @@ def info() -> dict:
 def clear() -> int:
     """Delete every cache entry (generated modules, numba's cache files, blobs).
 
-    Modules already imported in this process keep working.
+    Modules already imported in this process keep working. A folder graphc does not trust
+    (see the module docstring) is left as it is: one :class:`CacheTrustWarning`, 0 removed.
 
     Returns:
         The number of entries (modules + blobs) removed.
@@ -572,6 +746,8 @@ def clear() -> int:
         12
     """
     folder = cache_dir()
+    if _store_dir() != folder:      # untrusted: warned, and nothing is written there
+        return 0
     removed = 0
     for filename in os.listdir(folder):
         path = os.path.join(folder, filename)
