@@ -11,7 +11,7 @@ every start with ``.pyc`` files, more without).
 """
 import importlib as _importlib
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402,F401
 
 from . import config  # noqa: E402,F401
 from . import backend  # noqa: E402,F401

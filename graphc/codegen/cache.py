@@ -260,14 +260,14 @@ def _environment() -> tuple:
     import numba
     import numpy
 
-    import graphc
+    from ..version import __version__
 
     try:
         features = llvm.get_host_cpu_features().flatten()
     except RuntimeError:            # not every platform reports features
         features = ""
     return (
-        ("graphc", getattr(graphc, "__version__", "unknown"), _codegen_source_digest()),
+        ("graphc", __version__, _codegen_source_digest()),
         ("numba", numba.__version__), ("llvmlite", llvmlite.__version__),
         ("numpy", numpy.__version__),
         ("python", sys.version, sys.implementation.cache_tag),
