@@ -30,7 +30,7 @@ from graphc.ir import Graph, evaluate
 from graphc.ir.node import Variable
 from graphc.ir.ops import apply, source
 from graphc.ir.types import TensorType
-from graphc.passes.autodiff import gradients
+from graphc.ir.autodiff import gradients
 
 FAILURES: list[str] = []
 

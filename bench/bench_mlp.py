@@ -34,7 +34,7 @@ def build_mlp_step(params=None):
     form). Returns (graph, variable storages)."""
     from graphc.ir import Graph, TensorType, apply, constant, source
     from graphc.ir.node import Variable
-    from graphc.passes.autodiff import gradients
+    from graphc.ir.autodiff import gradients
 
     params = params or init_params()
     f32 = np.float32

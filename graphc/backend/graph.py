@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..function import Function
 from ..ir.node import Value
 from ..ir.ops import apply, as_value
-from ..passes import autodiff
+from ..ir import autodiff
 from .common import learning_phase
 
 _FUNCTION_KWARGS = ("name", "mode", "pipeline")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from graphc.codegen import compile_graph
 from graphc.ir import Graph, TensorType, apply, evaluate, source
 from graphc.ir.node import Variable
-from graphc.passes.autodiff import gradients
+from graphc.ir.autodiff import gradients
 from graphc.passes.fuse import fuse
 
 

@@ -27,7 +27,7 @@ from graphc.ir import Graph, evaluate  # noqa: E402
 from graphc.ir.node import Variable  # noqa: E402
 from graphc.ir.ops import apply, source  # noqa: E402
 from graphc.ir.types import TensorType  # noqa: E402
-from graphc.passes.autodiff import gradients  # noqa: E402
+from graphc.ir.autodiff import gradients  # noqa: E402
 
 RNG = np.random.default_rng(0)
 

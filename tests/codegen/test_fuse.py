@@ -91,7 +91,7 @@ def test_a_region_that_would_read_its_own_output_is_left_unfused_and_fusion_term
     feeds a reduction that feeds the region back. Fusion used to loop forever (memory
     without bound); now it finishes and computes what the interpreter computes."""
     from graphc.ir.node import Variable
-    from graphc.passes.autodiff import gradients
+    from graphc.ir.autodiff import gradients
     z = _ph(("B", 3), "z")
     var = Variable(np.array([0.5, -1.0, 2.0], np.float32), "v")
     v = source("variable", TensorType("float32", (3,)), name="v", var=var)

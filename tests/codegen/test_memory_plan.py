@@ -169,7 +169,7 @@ def test_the_plan_frees_a_buffer_only_after_its_last_use():
 
 @pytest.mark.parametrize("memory_plan", [True, False])
 def test_a_training_step_with_reuse_matches_the_interpreter(memory_plan):
-    from graphc.passes.autodiff import gradients
+    from graphc.ir.autodiff import gradients
     from graphc.passes.fuse import fuse
     rng = np.random.default_rng(6)
     x, y = _ph(("B", 6), "x"), _ph(("B", 3), "y")

@@ -72,7 +72,7 @@ def _train_graph(rng):
     w = source("variable", TensorType("float32", (96, 1400)), name="W", var=W)
     h = apply("tanh", apply("matmul", x, w))
     loss = apply("mean", h * h)
-    from graphc.passes.autodiff import gradients
+    from graphc.ir.autodiff import gradients
     from graphc.passes.fuse import fuse
     (g,) = gradients(loss, [w])
     return fuse(Graph([x], [loss, h], [(w, w - 0.5 * g)], name="par_step")), x, W

@@ -7,7 +7,7 @@ import pytest
 
 from graphc.ir import REGISTRY, TensorType, apply, evaluate, source
 from graphc.ir.types import is_float
-from graphc.passes.autodiff import gradients
+from graphc.ir.autodiff import gradients
 
 from .op_cases import all_cases
 

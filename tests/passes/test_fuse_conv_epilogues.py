@@ -8,7 +8,7 @@ import pytest
 
 from graphc.codegen import compile_graph
 from graphc.ir import Graph, TensorType, apply, evaluate, source
-from graphc.passes.autodiff import gradients
+from graphc.ir.autodiff import gradients
 from graphc.passes.fuse import fuse, fuse_conv_epilogues
 
 

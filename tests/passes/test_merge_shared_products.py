@@ -117,7 +117,7 @@ def test_a_product_whose_operand_depends_on_the_other_is_not_merged():
 def test_an_lstm_gradient_merges_dw_and_du(go_backwards):
     from graphc.ir.node import Variable
     from graphc.ir.ops.control import scan
-    from graphc.passes.autodiff import gradients
+    from graphc.ir.autodiff import gradients
     rng = np.random.default_rng(4)
     D, H = 3, 4
 

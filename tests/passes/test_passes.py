@@ -61,7 +61,7 @@ def test_constants_fold_to_one_constant():
 
 
 def test_a_mean_gradient_counts_with_one_size_node_or_a_constant():
-    from graphc.passes.autodiff import gradients
+    from graphc.ir.autodiff import gradients
     x = inp("B", 3, 2)
     g = Graph([x], gradients(apply("mean", x, axes=(0, 2)), [x]))
     assert ops_of(g).count("size") == 1 and "gather" not in ops_of(g)

@@ -11,7 +11,7 @@ from graphc.ir import Graph, TensorType, apply, evaluate, source
 from graphc.ir.node import Variable
 from graphc.ir.ops.control import scan
 from graphc.passes.algebraic import simplify, slice_of_bias_add
-from graphc.passes.autodiff import gradients
+from graphc.ir.autodiff import gradients
 from graphc.passes.fuse import fuse, sink_sequence_biases
 
 T, D, H = 3, 4, 5

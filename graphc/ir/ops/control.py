@@ -36,7 +36,7 @@ unrolled TensorFlow loop do. The op itself stays mask-free, so its gradient and 
 loop have one case only.
 
 Gradient: a scan over reversed time whose body is the vector-Jacobian product of the forward
-body (``graphc.passes.autodiff.vjp``). Its sequences are the forward sequences, the stacked
+body (``graphc.ir.autodiff.vjp``). Its sequences are the forward sequences, the stacked
 entering states (to recompute the step) and the cotangents of the stacked outputs; its states
 are the cotangents of the carried states and the running sums of the constants' cotangents
 (the weights' gradients accumulate over the steps); it stacks the sequences' cotangents. A
@@ -343,7 +343,7 @@ def _placeholder(type_: TensorType, name: str) -> Value:
 
 
 def _scan_grad(node, gouts):
-    from ...passes.autodiff import vjp   # passes build on the IR, not the other way round
+    from ..autodiff import vjp
 
     a = node.attrs
     body = a["body"]

@@ -62,7 +62,7 @@ def inline_body(body: Graph, inputs) -> list:
 
 def _grad(node, gouts):
     # d/dinputs of sum_k <out_k, g_k>, differentiated through the inlined body
-    from ...passes.autodiff import gradients
+    from ..autodiff import gradients
     # stop_gradient leaves: a path between two inputs outside the body is not followed here
     # (the outer autodiff carries each input's cotangent further back itself)
     inputs = [apply("stop_gradient", v) for v in node.inputs]

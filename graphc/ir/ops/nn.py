@@ -934,7 +934,7 @@ def _cbfp_ref(x, k, y, g, strides, padding, dilation, data_format, **pool):
 
 def _cbfp_grad(node, gouts):
     # through the unfused pair (a second derivative of a first layer's filter gradient)
-    from ...passes.autodiff import vjp   # passes build on the IR, not the other way round
+    from ..autodiff import vjp
     x, k, y, g = node.inputs
     a = node.attrs
     gy = apply("max_pool2d_relu_grad", y, g, **_cbfp_pool_attrs(a))

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from graphc.ir import REGISTRY, ShapeError, TensorType, apply, as_value, evaluate, source
-from graphc.passes.autodiff import gradients
+from graphc.ir.autodiff import gradients
 
 from ..op_cases import elementwise as ew_cases
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from graphc.ir import ShapeError, TensorType, apply, evaluate, source
 from graphc.ir.ops.nn import conv_output_length, deconv_length
-from graphc.passes.autodiff import gradients
+from graphc.ir.autodiff import gradients
 
 from ..op_cases import rand
 from ..op_cases.nn import naive_conv2d, naive_depthwise, naive_pool2d, to_first

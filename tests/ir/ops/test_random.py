@@ -5,7 +5,7 @@ import pytest
 
 from graphc.ir import ShapeError, TensorType, apply, evaluate, source
 from graphc.ir.interpreter import RngStates
-from graphc.passes.autodiff import gradients
+from graphc.ir.autodiff import gradients
 
 OPS = ["random_uniform", "random_normal", "truncated_normal", "random_binomial"]
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from graphc.ir import ShapeError, TensorType, apply, evaluate, source
-from graphc.passes.autodiff import gradients
+from graphc.ir.autodiff import gradients
 
 
 def inp(shape, dtype="float32", name="x"):

@@ -6,7 +6,7 @@ import pytest
 from graphc.ir import Graph, ShapeError, TensorType, Variable, apply, constant, evaluate, source
 from graphc.ir.ops.control import scan
 from graphc.ir.verify import verify
-from graphc.passes.autodiff import gradients
+from graphc.ir.autodiff import gradients
 from graphc.passes.manager import optimize
 
 rng = np.random.default_rng(0)

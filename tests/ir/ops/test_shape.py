@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 
 from graphc.ir import ShapeError, TensorType, apply, constant, evaluate, source
 from graphc.ir.ops.shape import getitem, split, unstack
-from graphc.passes.autodiff import gradients
+from graphc.ir.autodiff import gradients
 
 
 def inp(shape, dtype="float32", name="x"):
