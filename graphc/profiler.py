@@ -362,7 +362,7 @@ class KernelRunner:
 
 
 def _native(node) -> bool:
-    from .codegen.cpu.emit import native_supported
+    from .codegen.cpu.lowering import native_supported
     return native_supported(node)
 
 

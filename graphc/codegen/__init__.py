@@ -16,10 +16,10 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import time
 
+from .cpu.threads import choose_threading_layer
 from .executor import CompiledFunction
 
 __all__ = ["compile_graph", "CompiledFunction", "default_parallel"]
@@ -53,77 +53,6 @@ def default_parallel() -> bool | str:
     if v in ("1", "true", "yes", "on"):
         return True
     raise ValueError(f"GRAPHC_PARALLEL must be 0, 1 or auto, got {v!r}")
-
-
-def _choose_threading_layer() -> None:
-    """Choose numba's threading layer for prange loops and the parallel kernels, unless the
-    user chose one (``NUMBA_THREADING_LAYER``): ``tbb`` when Intel's oneTBB loads (the ``tbb``
-    package, a dependency on x86-64), else ``workqueue``; never numba's own first pick
-    ``omp``. Takes effect only before the first parallel loop of the process runs.
-
-    Measured on the 2-core dev machine (bench/RESULTS.md): starting a parallel region costs
-    ~70-90 us on ``workqueue`` (its workers sleep between regions), 1.5-4 us on ``tbb`` and
-    <1 us on ``omp``; the convnet step has eight regions. ``omp``'s idle threads spin after
-    each region and take the cores from OpenBLAS and PyTorch in the same process (an MLP
-    step with two BLAS threads right after a convnet step: 16.8 ms with omp, 10.4 with
-    workqueue, 9.7 with tbb, 9.4-9.8 alone). numba documents ``tbb`` as thread- and fork-safe.
-    """
-    if "NUMBA_THREADING_LAYER" in os.environ:
-        return
-    import numba
-    numba.config.THREADING_LAYER = "tbb" if _load_tbb() else "workqueue"
-
-
-@functools.cache
-def _load_tbb() -> bool:
-    """Whether numba's tbb threading layer can load, making it able to where possible.
-
-    pip puts the ``tbb`` package's ``libtbb.so.12`` in ``<prefix>/lib``, which is not on the
-    dynamic loader's path of a pyenv / virtualenv Python, so numba's ``tbbpool`` extension
-    fails to load it by name. Loading the library by its path first (``RTLD_GLOBAL``) makes
-    the by-name load find it.
-    """
-    import ctypes
-    import importlib
-    import sys
-
-    def importable() -> bool:
-        # numba's tbbpool extension loads, and the oneTBB it found is new enough for numba
-        # (its own check, TBB_INTERFACE_VERSION >= 12060, i.e. 2021 update 6): else numba
-        # would refuse the layer at the first parallel loop, too late to pick another
-        try:
-            importlib.import_module("numba.np.ufunc.tbbpool")
-            name = {"win32": "tbb12.dll", "darwin": "libtbb.12.dylib"}.get(sys.platform,
-                                                                            "libtbb.so.12")
-            version = ctypes.CDLL(name).TBB_runtime_interface_version
-            version.restype = ctypes.c_int
-            return version() >= 12060
-        except (ImportError, OSError, AttributeError):
-            return False
-
-    if importable():
-        return True
-    if not sys.platform.startswith("linux"):
-        return False
-    candidates = [os.path.join(p, "lib", "libtbb.so.12")
-                  for p in dict.fromkeys((sys.prefix, sys.base_prefix, sys.exec_prefix))]
-    try:
-        from importlib.metadata import PackageNotFoundError, files
-        try:
-            candidates += [str(f.locate()) for f in files("tbb") or ()
-                           if f.name == "libtbb.so.12"]
-        except PackageNotFoundError:
-            pass
-    except ImportError:
-        pass
-    for path in candidates:
-        if os.path.isfile(path):
-            try:
-                ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
-            except OSError:
-                continue
-            return importable()
-    return False
 
 
 @contextlib.contextmanager
@@ -202,7 +131,7 @@ def compile_graph(graph, *, parallel: bool | None = None, device: str | None = N
         raise ValueError(f"compile_graph: parallel must be True, False, 'auto' or None, "
                          f"got {parallel!r}")
     if parallel:
-        _choose_threading_layer()
+        choose_threading_layer()
     program = lower(graph, parallel=parallel)
     t1 = time.perf_counter()
     with _single_optimisation_pipeline():

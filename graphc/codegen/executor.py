@@ -341,7 +341,7 @@ class _BlasThreadPolicy:
             return None
         if parallel:
             return cls(ncores, None, True)
-        from .cpu.emit_nn import PARALLEL_KERNELS
+        from .cpu.lowering.nn import PARALLEL_KERNELS
         if any(f"import {k}\n" in text for k in PARALLEL_KERNELS):
             # batch-parallel conv/pool kernels own the cores; each of their threads calls
             # sgemm, which must not start threads of its own (they would fight on the cores)

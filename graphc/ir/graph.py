@@ -72,6 +72,13 @@ class Graph:
         given = {id(v) for v in self.inputs}
         return [n.outputs[0] for n in self.nodes() if n.op == "input" and id(n.outputs[0]) not in given]
 
+    def require_inputs(self) -> None:
+        """Raise ValueError naming the first placeholder the outputs need that is not among
+        ``inputs`` (what every code generator checks before it plans a call)."""
+        for v in self.free_inputs():
+            raise ValueError(f"placeholder {v.name!r} ({v.type}) is needed to compute the "
+                             f"outputs but is not among the function's inputs")
+
     def users(self) -> dict[int, list[Node]]:
         """Node id -> the nodes that use one of its outputs."""
         out: dict[int, list[Node]] = {}

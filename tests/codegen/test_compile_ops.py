@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from graphc.codegen import compile_graph
-from graphc.codegen.cpu.emit import native_supported
+from graphc.codegen.cpu.lowering import native_supported
 from graphc.ir import Graph, evaluate
 
 from ..ir.op_cases import all_cases

@@ -122,26 +122,26 @@ def test_parallel_in_place_update_matches_serial(monkeypatch, parallel):
 
 def test_parallel_compiles_prefer_tbb_then_workqueue_unless_the_user_chose(monkeypatch):
     import numba
-    from graphc import codegen
+    from graphc.codegen.cpu import threads
     monkeypatch.setattr(numba.config, "THREADING_LAYER", "default")
     monkeypatch.setenv("NUMBA_THREADING_LAYER", "omp")
-    codegen._choose_threading_layer()
+    threads.choose_threading_layer()
     assert numba.config.THREADING_LAYER == "default"          # the user's choice stands
     monkeypatch.delenv("NUMBA_THREADING_LAYER")
-    codegen._choose_threading_layer()
-    assert numba.config.THREADING_LAYER == ("tbb" if codegen._load_tbb() else "workqueue")
-    monkeypatch.setattr(codegen, "_load_tbb", lambda: False)   # no oneTBB: never omp
-    codegen._choose_threading_layer()
+    threads.choose_threading_layer()
+    assert numba.config.THREADING_LAYER == ("tbb" if threads.load_tbb() else "workqueue")
+    monkeypatch.setattr(threads, "load_tbb", lambda: False)   # no oneTBB: never omp
+    threads.choose_threading_layer()
     assert numba.config.THREADING_LAYER == "workqueue"
 
 
 def test_tbb_layer_loads_where_the_tbb_package_is_installed():
     import importlib.util
     import platform
-    from graphc import codegen
+    from graphc.codegen.cpu import threads
     if importlib.util.find_spec("tbb") is None and not (
             platform.system() == "Linux" and platform.machine() == "x86_64"):
         pytest.skip("the tbb dependency is only declared for x86-64 Linux and Windows")
-    assert codegen._load_tbb()
+    assert threads.load_tbb()
     from numba.np.ufunc import tbbpool       # what numba's tbb layer runs on
     assert tbbpool is not None

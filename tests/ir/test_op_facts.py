@@ -27,11 +27,13 @@ def test_exactly_the_reshapes_and_transpose_declare_views():
 
 
 def test_the_cpu_code_generator_reads_aliasing_from_the_op_definitions():
-    from graphc.codegen.cpu import emit, lower
+    from graphc.codegen.cpu import lower
+    from graphc.codegen.cpu.lowering import LOWERINGS
     for op, d in REGISTRY.items():
         assert lower._is_view(op) == (d.aliases in ("view", "strided_view")), op
-    assert emit._FRESH_OPS and all(REGISTRY[op].aliases == "fresh" for op in emit._FRESH_OPS)
-    assert not any(lower._is_view(op) for op in emit._FRESH_OPS)
+    fresh = [op for op, entry in LOWERINGS.items() if entry.fresh]
+    assert fresh and all(REGISTRY[op].aliases == "fresh" for op in fresh)
+    assert not any(lower._is_view(op) for op in fresh)
 
 
 @pytest.mark.parametrize("op", ["sum", "mean", "max", "matmul", "softmax", "broadcast_like",

@@ -1,7 +1,7 @@
 """Precompiled numba kernels that generated code calls: convolution, pooling, bias.
 
 Generated segment functions (see lower.py) import these by name (the emitters in
-emit_nn.py add the import lines), so a convolution is one call in the generated source
+lowering/nn.py adds the import lines), so a convolution is one call in the generated source
 instead of a loop nest re-emitted -- and re-compiled -- per graph. Every kernel works on
 C-contiguous **channels-last** arrays of one float dtype; 1-D ops pass a height-1 view and
 channels-first data is transposed at the edges by the emitter. The window geometry
@@ -23,7 +23,7 @@ Both cores: the 2-D convolution and max-pooling kernels take ``nt`` and split th
 that many chunks under ``prange``; each chunk has its own im2col / GEMM-output blocks (sized
 to stay in L2, ``_BLOCK_FLOATS``) and calls sgemm itself, so BLAS must run one thread per
 call (the executor's BLAS policy fixes 1 thread for programs that import them:
-emit_nn.PARALLEL_KERNELS). The filter gradient sums per-chunk partials at the end; every
+lowering.nn.PARALLEL_KERNELS). The filter gradient sums per-chunk partials at the end; every
 other output element is written by exactly one chunk (race-free). ``conv2d_fwd`` also takes
 the fused epilogue of ``conv2d_bias_act`` (bias, relu) and ``max_pool_grad`` the relu mask of
 ``max_pool2d_relu_grad``, applied while the data is in cache. Each chunk runs under the

@@ -1,6 +1,6 @@
 """Lowering a Graph to a Program: the schedule, the kernel IR, and the Python steps around it.
 
-Every node is classified: *native* (a lowering in emit*.py writes its code), *random* (its
+Every node is classified: *native* (a lowering of cpu/lowering/ writes its code), *random* (its
 values are drawn in Python before the native call, from one numpy Generator per node, and
 passed in as an argument), or *python* (no lowering: its numpy reference runs between native
 segments, with one warning per op name).
@@ -37,7 +37,8 @@ from ...ir.ops import REGISTRY
 from .writer import NEVER, MemoryPlan, ModuleWriter, SegmentWriter
 from ..kir import Driver, Module, Unit
 from ..kir_passes import outline
-from . import emit as E
+from . import lowering
+from .scalar import tuple_text
 from .render import render_kernel, render_module
 from .scalar import PRELUDE
 
@@ -147,13 +148,8 @@ def lower(graph: Graph, parallel: bool | str = False, memory_plan: bool | None =
     if memory_plan is None:
         import os
         memory_plan = os.environ.get("GRAPHC_MEMORY_PLAN", "1").strip() not in ("0", "")
+    graph.require_inputs()
     order = graph.nodes()
-    given = {id(v) for v in graph.inputs}
-    for n in order:
-        if n.op == "input" and id(n.outputs[0]) not in given:
-            v = n.outputs[0]
-            raise ValueError(f"placeholder {v.name!r} ({v.type}) is needed to compute the "
-                             f"outputs but is not among the function's inputs")
     kind: dict[int, str] = {}
     for n in order:
         if not n.inputs and n.op in ("input", "variable", "constant"):
@@ -162,7 +158,7 @@ def lower(graph: Graph, parallel: bool | str = False, memory_plan: bool | None =
             ok = all(v.node.op in ("input", "variable", "constant") for v in n.inputs)
             ok = ok or (len(n.inputs) == 1 and _like_shape(n.inputs[0], graph) is not None)
             kind[n.id] = "random" if ok else "python"
-        elif E.native_supported(n):
+        elif lowering.native_supported(n):
             kind[n.id] = "native"
         else:
             kind[n.id] = "python"
@@ -316,7 +312,7 @@ def lower(graph: Graph, parallel: bool | str = False, memory_plan: bool | None =
         for pos, n in enumerate(seg.nodes):
             w.pos = pos
             start = len(w.lines)
-            E.emit(w, n)
+            lowering.emit(w, n)
             if len(w.lines) > start:
                 units.append(Unit(tuple(w.lines[start:]), _label(n)))
         units_end = len(w.lines)
@@ -338,7 +334,7 @@ def lower(graph: Graph, parallel: bool | str = False, memory_plan: bool | None =
             seg.commits = _emit_commits(w, graph)
         if ftz:
             w.line("ftz_exit(_mx)")
-        w.line(f"return {E._tuple(ret_names)}")
+        w.line(f"return {tuple_text(ret_names)}")
         drivers.append(Driver(seg.name, [f"v{s}" for s in seg.params], units,
                               prologue=["    _mx = ftz_enter()"] if ftz else [],
                               epilogue=w.lines[units_end:]))
@@ -398,7 +394,7 @@ def _lifetimes(nodes: list[Node], keep: set[int]) -> list[int]:
     alias one, is read (NEVER for values in ``keep``; p itself when nothing reads them).
 
     A value may alias an output of p when a node whose emitter can return views of its
-    inputs (``emit.fresh_outputs`` False) consumes it; computed backwards in one pass."""
+    inputs (``lowering.fresh_outputs`` False) consumes it; computed backwards in one pass."""
     last: dict[int, int] = {}
     for p, n in enumerate(nodes):
         for v in n.inputs:
@@ -420,7 +416,7 @@ def _lifetimes(nodes: list[Node], keep: set[int]) -> list[int]:
             e = ext_of(o, p)
             for q in consumers.get(id(o), ()):
                 m = nodes[q]
-                if not E.fresh_outputs(m):
+                if not lowering.fresh_outputs(m):
                     e = max(e, max((ext_of(x, q) for x in m.outputs), default=q))
             ext[id(o)] = e
             d = max(d, e)

@@ -11,10 +11,15 @@ floor ceil rint sign pow erf``). ``scalar_expr`` parses the template and rewrite
 * in other nodes the functions map to numpy's (scalar libm calls in numba).
 
 The caller wraps the result in the cast to the node's output dtype.
+
+Also here, being the spelling of numba source that every part of the CPU generator shares:
+numpy dtype names (``NP_DTYPE``), tuple text and casts by dtype.
 """
 from __future__ import annotations
 
 import ast
+
+from ..templates import TemplateError, TemplateRewriter  # noqa: F401  (TemplateError: for callers)
 
 # math vocabulary -> (float32 implementation, other-dtype implementation); None = numpy ufunc
 _F32_MATH = {
@@ -35,6 +40,23 @@ CASTS = {"f16": "np.float16", "f32": "np.float32", "f64": "np.float64", "i8": "n
          "b1": "np.bool_"}
 CAST_OF_DTYPE = {"float16": "f16", "float32": "f32", "float64": "f64", "int8": "i8",
                  "int16": "i16", "int32": "i32", "int64": "i64", "uint8": "u8", "bool": "b1"}
+
+# numpy dtype names in generated source
+NP_DTYPE = {"float16": "np.float16", "float32": "np.float32", "float64": "np.float64",
+            "int8": "np.int8", "int16": "np.int16", "int32": "np.int32", "int64": "np.int64",
+            "uint8": "np.uint8", "bool": "np.bool_"}
+
+
+def cast_fn(dtype: str) -> str:
+    return CASTS[CAST_OF_DTYPE[dtype]]
+
+
+def tuple_text(items) -> str:
+    items = list(items)
+    if not items:
+        return "()"
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+
 
 # Helpers every generated module defines (for non-float32 dtypes).
 PRELUDE = '''\
@@ -64,11 +86,7 @@ def _softplus_any(x):
 '''
 
 
-class TemplateError(ValueError):
-    """A scalar template that the CPU code generator cannot translate."""
-
-
-class _Rewriter(ast.NodeTransformer):
+class _Rewriter(TemplateRewriter):
     def __init__(self, compute_dtype, literal):
         self.compute_dtype = compute_dtype
         self.f32 = compute_dtype == "float32"
@@ -80,11 +98,8 @@ class _Rewriter(ast.NodeTransformer):
             return ast.Name(id=self.literal(float(node.value)), ctx=ast.Load())
         return node
 
-    def visit_Call(self, node):
+    def rewrite_call(self, name, node):
         self.generic_visit(node)
-        if not isinstance(node.func, ast.Name):
-            raise TemplateError(f"unsupported call in scalar template: {ast.unparse(node)}")
-        name = node.func.id
         if name in CASTS:
             node.func = ast.parse(CASTS[name], mode="eval").body
             return node
@@ -101,8 +116,7 @@ class _Rewriter(ast.NodeTransformer):
         if name in _NP_MATH:
             node.func = ast.parse(_NP_MATH[name], mode="eval").body
             return node
-        raise TemplateError(f"unknown function {name!r} in scalar template "
-                            f"{ast.unparse(node)!r}")
+        raise self.unknown(name, node)
 
 
 def scalar_expr(template: str, compute_dtype: str | None, literal) -> str:
@@ -119,9 +133,4 @@ def scalar_expr(template: str, compute_dtype: str | None, literal) -> str:
         >>> scalar_expr("(0.5 * exp(a))", "float32", lambda v: "_k0")
         '_k0 * exp_f32(np.float32(a))'
     """
-    try:
-        tree = ast.parse(template, mode="eval")
-    except SyntaxError as e:
-        raise TemplateError(f"scalar template {template!r} is not an expression: {e}") from None
-    tree = _Rewriter(compute_dtype, literal).visit(tree)
-    return ast.unparse(ast.fix_missing_locations(tree))
+    return _Rewriter(compute_dtype, literal).rewrite(template)

@@ -1,4 +1,4 @@
-"""The text writer the op-family lowerings (emit*.py) write a unit of code into, and the
+"""The text writer the op-family lowerings (cpu/lowering/) write a unit of code into, and the
 memory plan it allocates through.
 
 ``SegmentWriter`` is the ``ctx`` every lowering receives: fresh names, lines at an
@@ -16,7 +16,7 @@ import numpy as np
 
 from ...ir.node import Value
 from ..literals import py_literal
-from . import emit as E
+from .scalar import NP_DTYPE, tuple_text
 
 if TYPE_CHECKING:
     from .lower import Segment
@@ -140,7 +140,7 @@ class SegmentWriter:
         # id(value) -> (name, layout, whole) of an existing buffer its producer writes it
         # into instead of a fresh array: a loop step's stacked output slot (whole None), or
         # the span of that slot which the concatenation ``whole`` (a Value) would copy it
-        # into (see emit_loop._plan_destinations); ids actually written there
+        # into (see lowering/loop.py, _plan_destinations); ids actually written there
         self.dest: dict[int, tuple] = {}
         self.dest_done: set[int] = set()
         # id(value) -> (parent name, begin per axis): the value is the basic slice
@@ -156,7 +156,6 @@ class SegmentWriter:
         is ``shape``: a dead intermediate of the same size when the memory plan has one (its
         contents are garbage, like np.empty's), else a new one (``empty_c``, the
         ``np.empty`` intrinsic of native.py: no numba overload compile per rank and dtype)."""
-        from .emit import NP_DTYPE, _tuple
         t = self.fresh("t")
         dims = [str(d) for d in dims]
         plan = self.plan
@@ -164,7 +163,7 @@ class SegmentWriter:
         if key is not None and key[1] * TYPICAL_BATCH ** len(key[2]) < MIN_POOL_ELEMENTS:
             key = None
         if plan is None or key is None or self.indent != 1:
-            self.line(f"{t} = empty_c({_tuple(dims)}, {NP_DTYPE[dtype]})")
+            self.line(f"{t} = empty_c({tuple_text(dims)}, {NP_DTYPE[dtype]})")
             return t
         plan.allocs += 1
         # the static shape the buffer is known by: only when it has the array's rank (a
@@ -172,7 +171,7 @@ class SegmentWriter:
         # else its rank alone, so that a later taker reshapes it rather than assume a shape
         shape = tuple(shape) if len(dims) == len(shape) else ("rank", len(dims))
         got = plan.take(key, self.pos, shape)
-        empty = f"empty_c({_tuple(dims)}, {NP_DTYPE[dtype]})"
+        empty = f"empty_c({tuple_text(dims)}, {NP_DTYPE[dtype]})"
         if got is None:
             self.line(f"{t} = {empty}")
         else:
@@ -190,7 +189,7 @@ class SegmentWriter:
                 size = " * ".join(f"({d})" if not d.isidentifier() and not d.isdigit()
                                   else d for d in dims)
                 self.line(f"if {buf}.size == {size}:")
-                self.line(f"    {t} = reshape_c({buf}, {_tuple(dims)})")
+                self.line(f"    {t} = reshape_c({buf}, {tuple_text(dims)})")
                 self.line("else:")
                 self.line(f"    {t} = {empty}")
         plan.own(key, t, self.pos, shape)
@@ -320,7 +319,7 @@ class ModuleWriter:
             return got
         name = f"_k{len(self.literals)}"
         self.literals[key] = name
-        self.const_lines.append(f"{name} = {E.NP_DTYPE[dtype]}({py_literal(value, dtype)})")
+        self.const_lines.append(f"{name} = {NP_DTYPE[dtype]}({py_literal(value, dtype)})")
         return name
 
     def const_array(self, v: Value) -> str:
@@ -332,6 +331,6 @@ class ModuleWriter:
         items = ", ".join(py_literal(x, arr.dtype.name) for x in arr.reshape(-1).tolist())
         shape = "(" + "".join(f"{d}, " for d in arr.shape) + ")"
         self.const_lines.append(
-            f"{name} = np.array([{items}], dtype={E.NP_DTYPE[arr.dtype.name]}).reshape({shape})")
+            f"{name} = np.array([{items}], dtype={NP_DTYPE[arr.dtype.name]}).reshape({shape})")
         self.arrays[id(v)] = name
         return name

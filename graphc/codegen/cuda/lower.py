@@ -160,13 +160,8 @@ def lower(graph: Graph) -> Plan:
         >>> [s.kind for s in plan.steps]
         ['matmul', 'kernel', 'reduce']
     """
+    graph.require_inputs()
     order = graph.nodes()
-    given = {id(v) for v in graph.inputs}
-    for n in order:
-        if n.op == "input" and id(n.outputs[0]) not in given:
-            v = n.outputs[0]
-            raise ValueError(f"placeholder {v.name!r} ({v.type}) is needed to compute the "
-                             f"outputs but is not among the function's inputs")
     host_values: set[int] = set()           # values known to live on the host
     steps: list[Step] = []
     kernels: list[KernelSource] = []

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import ast
 
+from ..templates import TemplateError, TemplateRewriter
+
 # Casts are numba's type objects (``numba.float32(x)``), not numpy's scalar types: typing a
 # call of ``np.float32`` in a kernel makes numba-cuda resolve its whole numpy-function table,
 # which fails on numpy versions newer than the numba release (numba 0.68.0 with numpy 2.5:
@@ -70,11 +72,7 @@ def _parse(text: str):
     return ast.parse(text, mode="eval").body
 
 
-class TemplateError(ValueError):
-    """A scalar template that the CUDA code generator cannot translate."""
-
-
-class _Rewriter(ast.NodeTransformer):
+class _Rewriter(TemplateRewriter):
     def __init__(self, compute_dtype, literal):
         self.compute_dtype = compute_dtype          # float dtype name, or None (int/bool)
         self.literal = literal
@@ -90,10 +88,7 @@ class _Rewriter(ast.NodeTransformer):
         fn = CASTS[CAST_OF_DTYPE[self.compute_dtype]]
         return ast.Call(func=ast.parse(fn, mode="eval").body, args=[expr], keywords=[])
 
-    def visit_Call(self, node):
-        if not isinstance(node.func, ast.Name):
-            raise TemplateError(f"unsupported call in scalar template: {ast.unparse(node)}")
-        name = node.func.id
+    def rewrite_call(self, name, node):
         if name in CASTS:
             # a cast's literal argument keeps its exact value (f32(0.1) is the float32 0.1)
             node.args = [a if isinstance(a, ast.Constant) else self.visit(a) for a in node.args]
@@ -103,8 +98,7 @@ class _Rewriter(ast.NodeTransformer):
         if name in ("min", "max", "abs"):
             return node
         if name not in _MATH and name not in _INLINE:
-            raise TemplateError(f"unknown function {name!r} in scalar template "
-                                f"{ast.unparse(node)!r}")
+            raise self.unknown(name, node)
         if self.compute_dtype is None:
             if name in _INT_INLINE:
                 return _parse(_INT_INLINE[name].format(x=ast.unparse(node.args[0])))
@@ -137,9 +131,4 @@ def scalar_expr(template: str, compute_dtype: str | None, literal) -> str:
         >>> scalar_expr("(f32(0.5) * exp(a))", "float32", lambda v, d: "_k0")
         'numba.float32(0.5) * numba.float32(math.exp(numba.float32(a)))'
     """
-    try:
-        tree = ast.parse(template, mode="eval")
-    except SyntaxError as e:
-        raise TemplateError(f"scalar template {template!r} is not an expression: {e}") from None
-    tree = _Rewriter(compute_dtype, literal).visit(tree)
-    return ast.unparse(ast.fix_missing_locations(tree))
+    return _Rewriter(compute_dtype, literal).rewrite(template)

@@ -1,7 +1,7 @@
-"""Native emitter for the loop op ``scan``: ONE native loop over the time steps.
+"""Lowering of the loop op ``scan``: ONE native loop over the time steps.
 
 The body sub-graph (fused first, so its elementwise chains are single loop nests) is emitted
-inline, inside a ``for`` loop of the generated segment function, with the same emitters as
+inline, inside a ``for`` loop of the generated segment function, with the same lowerings as
 the outer graph -- no Python dispatch per step. The gradient of a scan is itself a scan (over
 reversed time, see graphc/ir/ops/control.py), so forward and backward loops both compile
 this way, and a whole recurrent training step stays one native call.
@@ -41,9 +41,11 @@ from __future__ import annotations
 
 import weakref
 
-from ...ir.ops import REGISTRY
-from . import emit as E
-from .emit import EMITTERS, NP_DTYPE, _tuple
+from ....ir.ops import REGISTRY
+from . import registry
+from .common import NP_DTYPE, copy_into, tuple_text
+from .registry import lowers
+
 
 _PREPARED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
@@ -56,9 +58,9 @@ def prepared_body(body):
     same objects in the same order (else that rewrite is skipped)."""
     got = _PREPARED.get(body)
     if got is None:
-        from ...passes.algebraic import simplify
-        from ...passes.cse import cse
-        from ...passes.fuse import fuse
+        from ....passes.algebraic import simplify
+        from ....passes.cse import cse
+        from ....passes.fuse import fuse
         got = body
         for rewrite in (simplify, cse, fuse):
             new = rewrite(got)
@@ -97,7 +99,7 @@ def _supports_scan(node) -> bool:
         opdef = REGISTRY.get(n.op)
         if opdef is None or opdef.kind in ("random", "source"):
             return False
-        if not E.native_supported(n):
+        if not registry.native_supported(n):
             return False
     if any(v.dtype == "float16" for v in node.inputs):
         return False
@@ -109,18 +111,6 @@ def _supports_scan(node) -> bool:
                 return False
     return True
 
-
-# -- products shared between a loop and its gradient --------------------------------------------
-#
-# The gradient of a scan recomputes each step from the saved entering states (see
-# graphc/ir/ops/control.py), so its body repeats the forward body's products of a state with a
-# weight (an LSTM's h_{t-1} @ U: the largest cost of a step). When both loops are emitted into
-# the same generated function, the forward loop writes each step's product into a stacked
-# buffer and the gradient loop reads it back instead of calling BLAS again. Matching is exact:
-# the gradient's sequence IS the forward node's stacked entering state k, its product is
-# dot/matmul(that sequence's placeholder, a constant placeholder) whose outer value is the
-# SAME Value as the constant of the forward product dot/matmul(state k's placeholder, const)
-# (same op, same types); the two loops are time-aligned, so step t of one is step t of the other.
 
 _SHARED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()   # ctx -> plan
 
@@ -224,7 +214,7 @@ def _plan_destinations(ctx, outs, ys, t) -> list[int]:
     for v, y in zip(outs, ys):
         n = v.node
         if v.ndim == 0 or id(v) in ctx.dest or n is None or \
-                n.op in ("input", "constant") or not E.writes_destination(n):
+                n.op in ("input", "constant") or not registry.writes_destination(n):
             continue
         d = ctx.fresh("y")
         ctx.line(f"{d} = {y}[{t}]")
@@ -240,7 +230,7 @@ def _plan_destinations(ctx, outs, ys, t) -> list[int]:
                 break                   # the spans after a symbolic size are not static
             p = u.node
             if p is not None and p.op not in ("input", "constant", "concatenate") and \
-                    E.writes_destination(p) and id(u) not in step_outs and \
+                    registry.writes_destination(p) and id(u) not in step_outs and \
                     id(u) not in ctx.dest and sum(w is u for w in n.inputs) == 1:
                 parts = [":"] * v.ndim
                 parts[axis] = f"{off}:{off + size}"
@@ -253,6 +243,7 @@ def _plan_destinations(ctx, outs, ys, t) -> list[int]:
     return planned
 
 
+@lowers("scan", supports=_supports_scan)
 def _emit_scan(ctx, node):
     a = node.attrs
     n_seq, n_st, n_out = a["n_seq"], a["n_states"], a["n_outputs"]
@@ -290,7 +281,7 @@ def _emit_scan(ctx, node):
     for v in body.outputs[:n_out]:      # outputs name one array: nothing writes into it later)
         if id(v) not in stacked:
             stacked[id(v)] = ctx.fresh("Y")
-            ctx.line(f"{stacked[id(v)]} = np.empty({_tuple([T] + run_dims(v.shape))}, "
+            ctx.line(f"{stacked[id(v)]} = np.empty({tuple_text([T] + run_dims(v.shape))}, "
                      f"{NP_DTYPE[v.dtype]})")
         ys.append(stacked[id(v)])
     entering = []
@@ -300,7 +291,7 @@ def _emit_scan(ctx, node):
             continue
         e = ctx.fresh("E")
         dims = [f"{states[k]}.shape[{ax}]" for ax in range(inits[k].ndim)]
-        ctx.line(f"{e} = np.empty({_tuple([T] + dims)}, {NP_DTYPE[inits[k].dtype]})")
+        ctx.line(f"{e} = np.empty({tuple_text([T] + dims)}, {NP_DTYPE[inits[k].dtype]})")
         entering.append(e)
 
     shared = _plan_shared_products(ctx, node, body)      # products this loop stacks
@@ -340,7 +331,7 @@ def _emit_scan(ctx, node):
         if inits[k].ndim:
             et = ctx.fresh("y")
             ctx.line(f"{et} = {e}[{t}]")
-            E.copy_into(ctx, et, states[k], inits[k].ndim,
+            copy_into(ctx, et, states[k], inits[k].ndim,
                         error="scan: a state changed shape between steps")
         else:
             ctx.line(f"{e}[{t}] = {states[k]}[()]")
@@ -355,7 +346,7 @@ def _emit_scan(ctx, node):
             ctx.line(f"{z} = {reused[id(node), id(n)]}[{t}]")
             ctx.define(n.outputs[0], z, "C", alias_of=n.inputs[0])
         else:
-            E.emit(ctx, n)
+            registry.emit(ctx, n)
     for y, v in {id(v): (y, v) for y, v in zip(ys, body.outputs[:n_out])}.values():
         if id(v) in ctx.dest_done and ctx.dest[id(v)][2] is None:
             continue                # its producer wrote it into its slot of the stack
@@ -363,7 +354,7 @@ def _emit_scan(ctx, node):
         if v.ndim:                  # an explicit loop: numba's setitem is twice as slow
             yt = ctx.fresh("y")
             ctx.line(f"{yt} = {y}[{t}]")
-            E.copy_into(ctx, yt, src, v.ndim,
+            copy_into(ctx, yt, src, v.ndim,
                         error="scan: a step output changed shape between steps")
         else:
             ctx.line(f"{y}[{t}] = {src}[()]")
@@ -393,11 +384,3 @@ def _emit_scan(ctx, node):
     for v, e in zip(outs[n_out + n_st:], entering):
         if e is not None:
             ctx.define(v, e, "C")
-
-
-def register() -> None:
-    """Add the loop emitter to ``emit.EMITTERS``."""
-    EMITTERS["scan"] = (_supports_scan, _emit_scan)
-
-
-register()

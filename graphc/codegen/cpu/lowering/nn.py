@@ -1,6 +1,6 @@
-"""Native emitters for the NN ops: convolutions (+ their backprop helpers), pooling, bias.
+"""Lowerings of the NN ops: convolutions (+ their backprop helpers), pooling, bias.
 
-Each emitter writes ONE call of a precompiled kernel of graphc.codegen.cpu.kernels into the
+Each lowering writes ONE call of a precompiled kernel of graphc.codegen.cpu.kernels into the
 generated segment; the geometry (output size, leading padding) is computed here at lowering
 time with the op's own rules (graphc.ir.ops.nn.conv_output_length / conv_pads), so the
 supported patterns are those with static spatial dims (the batch may be symbolic). Kernels
@@ -8,7 +8,7 @@ work channels-last on C-contiguous arrays: channels-first data is transposed on 
 and out, 1-D ops run as 2-D ops of height 1.
 
 Conv strategy (measured on the issue-5 convnet, batch 128, 2 cores; see the report in
-emit_nn's tests' docstring): im2col blocks + BLAS sgemm beat direct loops by ~10x on the
+tests/codegen/test_lower_nn.py's docstring): im2col blocks + BLAS sgemm beat direct loops by ~10x on the
 64-channel layer and ~3x on the 1-channel first layer, so conv / backprop_input /
 backprop_filter use im2col + native ``gemm`` (the 1-channel layer's filter gradient: direct
 loops, see kernels._DIRECT_MAX_K); depthwise convolution (no channel reduction) uses direct
@@ -19,8 +19,17 @@ kernels with their bias / relu flags; ``conv2d_backprop_filter_pool`` has a kern
 """
 from __future__ import annotations
 
-from ...ir.ops.nn import conv_output_length, conv_pads
-from .emit import EMITTERS, _tuple
+from ....ir.ops.nn import conv_output_length, conv_pads
+from ..threads import start_threads
+from .common import tuple_text
+from .registry import lowers
+
+CONV_OPS = tuple(op for base in ("conv1d", "conv2d", "depthwise_conv2d")
+                 for op in (base, f"{base}_backprop_input", f"{base}_backprop_filter"))
+POOL_OPS = tuple(f"{kind}_pool{r}d{suffix}" for r in (1, 2)
+                 for kind, suffix in (("max", ""), ("max", "_grad"), ("max", "_grad_grad"),
+                                      ("avg", ""), ("avg", "_grad")))
+
 
 # kernels of graphc.codegen.cpu.kernels that split the batch over threads (prange); the
 # executor's BLAS policy keeps OpenBLAS at one thread in programs that call them
@@ -33,28 +42,14 @@ def threads() -> int:
     import numba
     return max(1, int(numba.config.NUMBA_NUM_THREADS))
 
+
 _FLOATS = ("float32", "float64")
-
-
-def _start_threads() -> None:
-    """Start numba's thread pool before a generated function calls a parallel kernel.
-
-    A cached generated function that calls a ``parallel=True`` kernel runs the kernel's
-    parallel region without going through the kernel's dispatcher, which is what normally
-    launches the threads: loaded from numba's cache it would call into a threading layer
-    that was never started and crash (numba issue #8578). Starting it here, at lowering
-    time, is idempotent and cheap. The tbb layer is preferred, else workqueue (see there).
-    """
-    from numba.np.ufunc.parallel import _launch_threads
-    from .. import _choose_threading_layer
-    _choose_threading_layer()
-    _launch_threads()
 
 
 def need(ctx, *names: str) -> None:
     """Import kernels ``names`` from graphc.codegen.cpu.kernels into the generated module."""
     if any(n in PARALLEL_KERNELS for n in names):
-        _start_threads()
+        start_threads()
     mod = ctx.module
     have = mod.__dict__.setdefault("_kernel_imports", set())
     for n in names:
@@ -62,8 +57,6 @@ def need(ctx, *names: str) -> None:
             have.add(n)
             mod.const_lines.append(f"from graphc.codegen.cpu.kernels import {n}")
 
-
-# -- layout helpers ---------------------------------------------------------------------------
 
 def _spatial(shape, data_format):
     return tuple(shape[1:-1]) if data_format == "channels_last" else tuple(shape[2:])
@@ -84,7 +77,7 @@ def _to_last4(ctx, v, data_format, rank) -> str:
     if data_format == "channels_first":
         perm = (0, 2, 3, 1) if rank == 2 else (0, 2, 1)
         t = ctx.fresh("t")
-        ctx.line(f"{t} = np.ascontiguousarray(np.transpose({name}, {_tuple(map(str, perm))}))")
+        ctx.line(f"{t} = np.ascontiguousarray(np.transpose({name}, {tuple_text(map(str, perm))}))")
         name = t
     if rank == 1:
         t = ctx.fresh("t")
@@ -103,7 +96,7 @@ def _from_last4(ctx, out, name, data_format, rank) -> None:
     if data_format == "channels_first":
         perm = (0, 3, 1, 2) if rank == 2 else (0, 2, 1)
         t = ctx.fresh("t")
-        ctx.line(f"{t} = np.ascontiguousarray(np.transpose({name}, {_tuple(map(str, perm))}))")
+        ctx.line(f"{t} = np.ascontiguousarray(np.transpose({name}, {tuple_text(map(str, perm))}))")
         name = t
     ctx.define(out, name, "C")
 
@@ -140,8 +133,6 @@ def _args(*groups) -> str:
     return ", ".join(f"np.int64({int(x)})" for g in groups for x in g)
 
 
-# -- convolutions ----------------------------------------------------------------------------
-
 _CONV_RANK = {"conv1d": 1, "conv2d": 2, "depthwise_conv2d": 2, "conv2d_bias_act": 2}
 
 
@@ -164,6 +155,7 @@ def _supports_conv(node) -> bool:
     return _static(_spatial(x.shape, a["data_format"]))
 
 
+@lowers(*CONV_OPS, "conv2d_bias_act", supports=_supports_conv)
 def _emit_conv(ctx, node):
     base = _conv_base(node.op)
     rank = _CONV_RANK[base]
@@ -220,6 +212,7 @@ def _emit_conv(ctx, node):
     _from_last4(ctx, out, t, fmt, rank)
 
 
+@lowers("conv2d_transpose", supports=_supports_conv)
 def _emit_conv_transpose(ctx, node):
     """conv2d_transpose(x, k) = conv2d_backprop_input(y_like, k, x) for the output size."""
     a = node.attrs
@@ -244,6 +237,7 @@ def _supports_filter_pool(node) -> bool:
         _static(_spatial(node.inputs[2].shape, fmt))
 
 
+@lowers("conv2d_backprop_filter_pool", supports=_supports_filter_pool)
 def _emit_filter_pool(ctx, node):
     """conv2d_backprop_filter_pool(x, k_like, y, g): one kernel call (fused for a one-channel
     3x3 first layer pooled 2x2, see kernels.conv2d_bwd_filter_pool)."""
@@ -264,14 +258,13 @@ def _emit_filter_pool(ctx, node):
     ctx.define(node.outputs[0], t, "C")
 
 
-# -- pooling ---------------------------------------------------------------------------------
-
 def _supports_pool(node) -> bool:
     if not _same_float(node):
         return False
     return _static(_spatial(node.inputs[0].shape, node.attrs["data_format"]))
 
 
+@lowers(*POOL_OPS, "max_pool2d_relu_grad", supports=_supports_pool)
 def _emit_pool(ctx, node):
     op = node.op
     rank = 1 if op.startswith(("max_pool1d", "avg_pool1d")) else 2
@@ -314,8 +307,6 @@ def _emit_pool(ctx, node):
     _from_last4(ctx, out, t, fmt, rank)
 
 
-# -- bias ------------------------------------------------------------------------------------
-
 def _bias_split(ctx, name, ndim, data_format, bias_ndim) -> str:
     """(A, C, B) view expressions of an array with the bias axis (or axes) as C."""
     dims = [f"{name}.shape[{k}]" for k in range(ndim)]
@@ -327,6 +318,11 @@ def _bias_split(ctx, name, ndim, data_format, bias_ndim) -> str:
     return f"({a_}, {dims[c]}, {b_})"
 
 
+def _supports_bias(node) -> bool:
+    return _same_float(node)
+
+
+@lowers("bias_add", supports=_supports_bias)
 def _emit_bias_add(ctx, node):
     x, b = node.inputs
     out = node.outputs[0]
@@ -337,10 +333,11 @@ def _emit_bias_add(ctx, node):
     ctx.line(f"{x3} = reshape_c({xn}, {split})")
     t = ctx.fresh("t")
     ctx.line(f"{t} = reshape_c(bias_add3({x3}, reshape_c({bn}, {bn}.size)), "
-             f"{_tuple(f'{xn}.shape[{k}]' for k in range(x.ndim))})")
+             f"{tuple_text(f'{xn}.shape[{k}]' for k in range(x.ndim))})")
     ctx.define(out, t, "C")
 
 
+@lowers("bias_add_grad", supports=_supports_bias)
 def _emit_bias_add_grad(ctx, node):
     g = node.inputs[0]
     out = node.outputs[0]
@@ -353,29 +350,5 @@ def _emit_bias_add_grad(ctx, node):
     t = ctx.fresh("t")
     odims = [f"{gn}.shape[{k}]" for k in range(1, g.ndim)] if a["bias_ndim"] != 1 else \
         [f"{g3}.shape[1]"]
-    ctx.line(f"{t} = reshape_c(bias_grad3({g3}), {_tuple(odims)})")
+    ctx.line(f"{t} = reshape_c(bias_grad3({g3}), {tuple_text(odims)})")
     ctx.define(out, t, "C")
-
-
-def _supports_bias(node) -> bool:
-    return _same_float(node)
-
-
-def register() -> None:
-    """Add the NN emitters to ``emit.EMITTERS``."""
-    for base in ("conv1d", "conv2d", "depthwise_conv2d"):
-        for op in (base, f"{base}_backprop_input", f"{base}_backprop_filter"):
-            EMITTERS[op] = (_supports_conv, _emit_conv)
-    EMITTERS["conv2d_transpose"] = (_supports_conv, _emit_conv_transpose)
-    EMITTERS["conv2d_bias_act"] = (_supports_conv, _emit_conv)
-    EMITTERS["max_pool2d_relu_grad"] = (_supports_pool, _emit_pool)
-    EMITTERS["conv2d_backprop_filter_pool"] = (_supports_filter_pool, _emit_filter_pool)
-    for r in (1, 2):
-        for op in (f"max_pool{r}d", f"max_pool{r}d_grad", f"max_pool{r}d_grad_grad",
-                   f"avg_pool{r}d", f"avg_pool{r}d_grad"):
-            EMITTERS[op] = (_supports_pool, _emit_pool)
-    EMITTERS["bias_add"] = (_supports_bias, _emit_bias_add)
-    EMITTERS["bias_add_grad"] = (_supports_bias, _emit_bias_add_grad)
-
-
-register()

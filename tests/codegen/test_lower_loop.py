@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from graphc.codegen import compile_graph
-from graphc.codegen.cpu.emit import native_supported
-from graphc.codegen.cpu.emit_loop import prepared_body
+from graphc.codegen.cpu.lowering import native_supported
+from graphc.codegen.cpu.lowering.loop import prepared_body
 from graphc.ir import Graph, TensorType, apply, evaluate, source
 from graphc.ir.node import Variable
 from graphc.ir.ops.control import scan
-from graphc.passes.autodiff import gradients
+from graphc.ir.autodiff import gradients
 from graphc.passes.fuse import fuse
 
 T, B, D, H = 3, 2, 4, 5

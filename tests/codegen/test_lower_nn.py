@@ -9,9 +9,9 @@ from numba import njit, prange
 
 from graphc.codegen import compile_graph
 from graphc.codegen.cpu import kernels, native
-from graphc.codegen.cpu.emit import native_supported
+from graphc.codegen.cpu.lowering import native_supported
 from graphc.ir import Graph, TensorType, apply, evaluate, source
-from graphc.passes.autodiff import gradients
+from graphc.ir.autodiff import gradients
 
 
 def _ph(shape, name):
@@ -231,7 +231,7 @@ _GEOMS = [  # (H, W, C, O, KH, KW, strides, dilation, padding)
 
 
 def _conv_case(geom, fmt, n=5, seed=7):
-    from graphc.codegen.cpu.emit_nn import _geometry
+    from graphc.codegen.cpu.lowering.nn import _geometry
     h, w, c, o, kh, kw, st, dl, pad = geom
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, h, w, c)).astype(np.float32)

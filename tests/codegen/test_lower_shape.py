@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from graphc.codegen import compile_graph
-from graphc.codegen.cpu.emit import native_supported
+from graphc.codegen.cpu.lowering import native_supported
 from graphc.ir import Graph, TensorType, apply, evaluate, source
-from graphc.passes.autodiff import gradients
+from graphc.ir.autodiff import gradients
 
 from ..ir.op_cases import all_cases
 from ..ir.test_op_registry import build
