@@ -423,32 +423,39 @@ class _SegView:
         self.name = "segment"
 
 
-def _compile_driver(disp, sig, key: str, name: str, calls_kernels: bool) -> None:
+def _compile_driver(disp, sig, key: str, name: str, kernels: frozenset) -> None:
     """Compile (or load) one driver, with the kernel symbols its code calls registered.
 
-    A driver loaded from numba's cache was typed in another process: the kernels it calls
-    (stored beside it as ``<key>.<name>.kcalls``: module and argument types per line) are
-    loaded and registered first. Without that record -- a first compile, or a damaged or
-    missing record -- numba's cached copy is flushed, so the driver is typed again (its
-    calls register their kernels), and the record is written from the kernel symbols the
-    new code declares (see ``cpu/linker.py``).
+    ``kernels``: the kernel modules the driver calls (from the kernel IR). A driver loaded
+    from numba's cache was typed in another process: the kernels it calls (stored beside it
+    as ``<key>.<name>.kcalls``: module and argument types per line) are loaded and
+    registered first. A record that is missing, unreadable, or does not name exactly the
+    kernels the driver calls is not trusted: numba's cached copy is flushed, so the driver
+    is typed again (its calls register their kernels), and the record is written from the
+    kernel symbols the new code declares (see ``cpu/linker.py``). The record is written
+    only from code compiled by this call -- never from a driver that this process loaded
+    from the cache, whose code declares nothing -- so it cannot lose a kernel.
     """
     from . import cache
     from .cpu import linker
+    if sig in disp.overloads:         # compiled or loaded earlier in this process
+        return
     disp.disable_compile(False)       # the same source may serve several signatures
     try:
-        if not calls_kernels:
+        if not kernels:
             disp.compile(sig)
             return
         record = cache.load_blob(key, f"{name}.kcalls")
         ok = record is not None
         if ok:
             try:
-                for line in record.decode("utf-8").splitlines():
-                    module_name, *argtys = line.split("\t")
+                calls = [line.split("\t") for line in record.decode("utf-8").splitlines()]
+                if {c[0] for c in calls} != kernels:
+                    raise ValueError("it does not name the kernels the driver calls")
+                for module_name, *argtys in calls:
                     linker.ensure(module_name, [linker.parse_type(t) for t in argtys])
             except (UnicodeDecodeError, ValueError, KeyError) as exc:
-                _log(f"kernel record of {name} unreadable ({exc}): recompiling the driver")
+                _log(f"kernel record of {name} unusable ({exc}): recompiling the driver")
                 ok = False
         if not ok and getattr(disp, "_cache", None) is not None:
             disp._cache.flush()
@@ -457,10 +464,24 @@ def _compile_driver(disp, sig, key: str, name: str, calls_kernels: bool) -> None
         if not ok or sum(disp.stats.cache_hits.values()) == hits:
             # compiled here (not loaded): record the kernels its code calls
             calls = linker.calls_of(disp.overloads[sig].library)
+            if {m for m, _ in calls} != kernels:
+                raise RuntimeError(f"internal error: driver {name} declares kernels "
+                                   f"{sorted(m for m, _ in calls)}, its kernel IR calls "
+                                   f"{sorted(kernels)}")
             text = "\n".join("\t".join((m,) + tuple(t)) for m, t in calls)
             cache.store_blob(key, f"{name}.kcalls", text.encode("utf-8"))
     finally:
         disp.disable_compile()
+
+
+def _kernels_called(program: Program, name: str) -> frozenset:
+    """The kernel modules driver ``name`` calls, from the program's kernel IR."""
+    from .kir import KernelCall
+    kir = program.kir
+    if kir is None:
+        return frozenset()
+    return frozenset(program.kernel_modules[item.kernel.key] for d in kir.drivers
+                     if d.name == name for item in d.body if isinstance(item, KernelCall))
 
 
 def build(graph, program: Program, parallel: bool) -> CompiledFunction:
@@ -482,7 +503,7 @@ def build(graph, program: Program, parallel: bool) -> CompiledFunction:
         sig = tuple(_numba_type(*program.slot_types[s], s in program.readonly_slots)
                     for s in step.params)
         before = sum(disp.stats.cache_hits.values())
-        _compile_driver(disp, sig, key, step.name, bool(program.kernels))
+        _compile_driver(disp, sig, key, step.name, _kernels_called(program, step.name))
         got = sum(disp.stats.cache_hits.values()) - before
         hits += got
         _log(f"compiled {graph.name}.{step.name} ({len(step.nodes)} nodes): "

@@ -99,6 +99,7 @@ class Program:
     # the kernels the drivers call: cache key of the kernel's module -> its source
     kernels: dict = field(default_factory=dict)
     kir: object = None                          # the kernel-IR Module (graphc.codegen.kir)
+    kernel_modules: dict = field(default_factory=dict)   # kernel key -> its module's name
 
     @property
     def full_source(self) -> str:
@@ -356,13 +357,14 @@ def lower(graph: Graph, parallel: bool | str = False, memory_plan: bool | None =
     output_copy = [v.node.op in ("variable", "constant") for v in graph.outputs]
     kmodule = Module(drivers, _constant_definitions(module.const_lines), PRELUDE)
     kernel_sources = render_program(kmodule)
-    source = render_module(kmodule, {k: f"{KERNEL_PREFIX}_{n}"
-                                     for k, (n, _) in kernel_sources.items()})
+    module_of = {k: f"{KERNEL_PREFIX}_{n}" for k, (n, _) in kernel_sources.items()}
+    source = render_module(kmodule, module_of)
     program = Program(source, len(slot_types), input_slots, var_slots, const_slots, random_pre,
                       steps, output_slots, output_copy, py_commits, slot_types, readonly,
                       fallback_ops, mem)
     program.kernels = dict(kernel_sources.values())
     program.kir = kmodule
+    program.kernel_modules = module_of
     return program
 
 
