@@ -46,3 +46,49 @@ def test_an_unknown_aliasing_value_is_refused_naming_the_op():
     with pytest.raises(ValueError, match="op 'bad': aliases must be one of"):
         OpDef("bad", infer=None, reference=None, kind="shape", aliases="maybe")
     assert None in ALIASES                              # unknown = may alias (conservative)
+
+
+@pytest.mark.parametrize("op,dtype", [(op, dt) for op in ("sum", "mean", "max", "min", "prod")
+                                      for dt in ("float32", "int32")]
+                         + [("any", "bool"), ("all", "bool")])
+def test_a_reductions_identity_is_neutral_for_its_combine_and_folds_like_the_reference(op, dtype):
+    import numpy as np
+    red = REGISTRY[op].reduction
+    rng = np.random.default_rng(3)
+    xs = rng.integers(-3, 4, size=6).astype(dtype)
+    acc = red.identity_value(dtype)
+    for x in xs:
+        assert eval(red.combine("a", "b"), {}, {"a": red.identity_value(dtype), "b": x}) == x
+        acc = eval(red.combine("a", "b"), {}, {"a": acc, "b": x})
+    if red.finalize == "mean":
+        acc = acc / len(xs)
+    np.testing.assert_allclose(np.asarray(acc, dtype="float64"),
+                               REGISTRY[op].reference(xs).astype("float64"), rtol=1e-6)
+
+
+def test_max_and_min_fold_a_nan_in_as_numpy_does():
+    import math
+    for op in ("max", "min"):
+        red = REGISTRY[op].reduction
+        acc = red.identity_value("float32")
+        for x in (1.0, float("nan"), 2.0):
+            acc = eval(red.combine("a", "b"), {}, {"a": acc, "b": x})
+        assert math.isnan(acc), op
+
+
+def test_only_reductions_carry_reduction_facts_and_identities_are_checked():
+    from graphc.ir.ops import Reduction
+    assert all(d.kind == "reduction" for d in REGISTRY.values() if d.reduction is not None)
+    with pytest.raises(ValueError, match="identity must be one of"):
+        Reduction("nothing", lambda a, b: a)
+    with pytest.raises(ValueError, match="only a reduction has reduction facts"):
+        OpDef("bad2", infer=None, reference=None, kind="shape",
+              reduction=Reduction("zero", lambda a, b: f"{a} + {b}"))
+
+
+def test_every_reduction_the_cpu_folds_has_its_facts_in_its_definition():
+    from graphc.codegen.cpu.lowering import LOWERINGS
+    from graphc.codegen.cpu.lowering.reduce import _emit_reduce
+    folded = [op for op, entry in LOWERINGS.items() if entry.emit is _emit_reduce]
+    assert sorted(folded) == ["all", "any", "max", "mean", "min", "prod", "sum"]
+    assert all(REGISTRY[op].reduction is not None for op in folded)

@@ -25,6 +25,7 @@ import weakref
 import numpy as np
 
 from ...ir.interpreter import RngStates, run_node
+from ...ir.ops import REGISTRY
 from . import kernels as K
 from . import runtime
 from .elementwise import merged_dims
@@ -377,7 +378,8 @@ class CudaFunction:
             return
         op = node.op
         init = K.reduce_init(op, out_dtype.name)
-        inv_n = out_dtype.type(1.0 / n_red if n_red else np.nan) if op == "mean" else \
+        inv_n = out_dtype.type(1.0 / n_red if n_red else np.nan) \
+            if REGISTRY[op].reduction.finalize == "mean" else \
             out_dtype.type(1)
         flat_x = x.reshape(int(np.prod(shape)))
         flat_out = out.reshape(n_out)

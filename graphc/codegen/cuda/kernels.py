@@ -23,6 +23,7 @@ import math
 
 import numpy as np
 
+from ...ir.ops import REGISTRY
 from . import runtime
 
 _memo: dict = {}
@@ -46,16 +47,8 @@ def _numba_type(dtype: str):
 
 
 def reduce_init(op: str, dtype: str):
-    """The identity of ``op`` as a numpy scalar of ``dtype``."""
-    dt = np.dtype(dtype)
-    if op in ("sum", "mean"):
-        return dt.type(0)
-    if op == "prod":
-        return dt.type(1)
-    if dt.kind == "f":
-        return dt.type(-np.inf if op == "max" else np.inf)
-    info = np.iinfo(dt)
-    return dt.type(info.min if op == "max" else info.max)
+    """The identity of ``op`` (from its definition) as a numpy scalar of ``dtype``."""
+    return np.dtype(dtype).type(REGISTRY[op].reduction.identity_value(dtype))
 
 
 _OP_CODE = {"sum": 0, "mean": 0, "prod": 1, "max": 2, "min": 3}

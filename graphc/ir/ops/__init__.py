@@ -42,6 +42,50 @@ KINDS = ("elementwise", "reduction", "contraction", "shape", "source", "random",
          "other")
 
 
+@dataclass(frozen=True)
+class Reduction:
+    """How a reduction op folds the elements it reduces, for every code generator.
+
+    The accumulator starts at ``identity`` (by dtype: ``"zero"``, ``"one"``, ``"lowest"`` --
+    -inf, or an int dtype's minimum --, ``"highest"``, ``"false"``, ``"true"``), each element
+    is folded in with ``combine(acc, x)`` (a scalar template, as an elementwise op's
+    ``scalar``: source text over the two expressions), and ``finalize`` is None or
+    ``"mean"`` (divide by the number of elements).
+
+    Example:
+        >>> REGISTRY["max"].reduction.identity_value("float32")
+        -inf
+        >>> REGISTRY["sum"].reduction.combine("s", "x")
+        's + x'
+    """
+    identity: str
+    combine: Callable[[str, str], str]
+    finalize: str | None = None
+
+    IDENTITIES = ("zero", "one", "lowest", "highest", "false", "true")
+
+    def __post_init__(self):
+        if self.identity not in self.IDENTITIES:
+            raise ValueError(f"reduction identity must be one of {self.IDENTITIES}, got "
+                             f"{self.identity!r}")
+        if self.finalize not in (None, "mean"):
+            raise ValueError(f"reduction finalize must be None or 'mean', got "
+                             f"{self.finalize!r}")
+
+    def identity_value(self, dtype: str):
+        """The identity as a Python scalar for an accumulator of ``dtype``."""
+        import numpy as np
+        if self.identity in ("false", "true"):
+            return self.identity == "true"
+        if self.identity in ("zero", "one"):
+            return 0 if self.identity == "zero" else 1
+        dt = np.dtype(dtype)
+        if dt.kind == "f":
+            return float("-inf") if self.identity == "lowest" else float("inf")
+        info = np.iinfo(dt)
+        return int(info.min if self.identity == "lowest" else info.max)
+
+
 @dataclass
 class OpDef:
     name: str
@@ -55,6 +99,7 @@ class OpDef:
     num_outputs: int = 1          # informational; infer decides (a list means several outputs)
     normalize: Callable | None = None  # (in_types, attrs) -> canonical attrs (e.g. axes tuple)
     aliases: str | None = None    # "fresh" | "view" | "strided_view" | None (see above)
+    reduction: Reduction | None = None   # a reduction's identity / combine (see Reduction)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -64,6 +109,8 @@ class OpDef:
         if self.aliases not in ALIASES:
             raise ValueError(f"op {self.name!r}: aliases must be one of {ALIASES}, got "
                              f"{self.aliases!r}")
+        if self.reduction is not None and self.kind != "reduction":
+            raise ValueError(f"op {self.name!r}: only a reduction has reduction facts")
         if self.kind == "elementwise" and self.scalar is None:
             raise ValueError(f"elementwise op {self.name!r} needs a scalar template")
 
@@ -78,9 +125,9 @@ def register(opdef: OpDef) -> OpDef:
 
 
 def defop(name, *, infer, reference, grad=None, kind="other", scalar=None, defaults=None,
-          doc="", num_outputs=1, normalize=None, aliases=None) -> OpDef:
+          doc="", num_outputs=1, normalize=None, aliases=None, reduction=None) -> OpDef:
     return register(OpDef(name, infer, reference, grad, kind, scalar, dict(defaults or {}), doc,
-                          num_outputs, normalize, aliases))
+                          num_outputs, normalize, aliases, reduction))
 
 
 class OpError(ShapeError):

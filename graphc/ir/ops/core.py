@@ -12,7 +12,7 @@ import numpy as np
 
 from ..types import ShapeError, TensorType, as_dtype, broadcast_shapes, normalize_axes, \
     result_dtype, shape_str, is_float
-from . import apply, defop
+from . import Reduction, apply, defop
 
 F32 = np.float32
 
@@ -112,6 +112,7 @@ def _sum_grad(node, gouts):
 
 defop("sum", infer=reduce_infer("sum"), reference=_sum_ref, grad=_sum_grad, kind="reduction",
       defaults={"axes": None, "keepdims": False}, normalize=normalize_reduce,
+      reduction=Reduction("zero", lambda a, b: f"{a} + {b}"),
       doc="Sum over axes (None = all).")
 
 

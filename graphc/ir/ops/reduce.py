@@ -23,7 +23,7 @@ import numpy as np
 
 from ..types import ShapeError, TensorType, broadcast_shapes, is_float, is_int, \
     normalize_axes, normalize_axis, result_dtype, shape_str
-from . import apply, as_value, constant, defop
+from . import Reduction, apply, as_value, constant, defop
 from .core import reduce_infer, unbroadcast
 from .shape import axis_slice_attrs
 
@@ -109,6 +109,7 @@ def _mean_infer(types, axes=None, keepdims=False):
 
 defop("mean", infer=_mean_infer, reference=_mean_ref, grad=_mean_grad, kind="reduction",
       defaults={"axes": None, "keepdims": False}, normalize=_axes_normalizer("mean"),
+      reduction=Reduction("zero", lambda a, b: f"{a} + {b}", finalize="mean"),
       doc="Arithmetic mean over axes (None = all); ints and bools give float32.")
 
 
@@ -184,10 +185,15 @@ def _extreme_grad(node, gouts):
     return [apply("div", apply("mul", _spread(gouts[0], node), mask), ties)]
 
 
-for _name, _fn in (("max", np.max), ("min", np.min)):
+# NaN wins, as numpy's max / min: the element replaces the accumulator when it is larger
+# (smaller) or NaN (x != x)
+_MAX = Reduction("lowest", lambda a, b: f"({b} if ({b} > {a} or {b} != {b}) else {a})")
+_MIN = Reduction("highest", lambda a, b: f"({b} if ({b} < {a} or {b} != {b}) else {a})")
+
+for _name, _fn, _red in (("max", np.max, _MAX), ("min", np.min, _MIN)):
     defop(_name, infer=reduce_infer(_name), reference=_extreme_ref(_fn), grad=_extreme_grad,
           kind="reduction", defaults={"axes": None, "keepdims": False},
-          normalize=_axes_normalizer(_name),
+          normalize=_axes_normalizer(_name), reduction=_red,
           doc=f"{_name.capitalize()}imum over axes; the gradient is split between ties.")
 
 
@@ -256,17 +262,20 @@ def _prod_grad(node, gouts):
 
 defop("prod", infer=_prod_infer, reference=_prod_ref, grad=_prod_grad, kind="reduction",
       defaults={"axes": None, "keepdims": False}, normalize=_axes_normalizer("prod"),
+      reduction=Reduction("one", lambda a, b: f"{a} * {b}"),
       doc="Product over axes; the gradient is zero safe (exclusive products).")
 
 
 # -- any, all ----------------------------------------------------------------------------------
 
-for _name, _fn in (("any", np.any), ("all", np.all)):
+for _name, _fn, _red in (("any", np.any, Reduction("false", lambda a, b: f"({a} or {b})")),
+                         ("all", np.all, Reduction("true", lambda a, b: f"({a} and {b})"))):
     defop(_name, infer=reduce_infer(_name, dtype="bool"),
           reference=(lambda fn: lambda x, axes=None, keepdims=False:
                      np.asarray(fn(x, axis=axes, keepdims=keepdims), dtype=np.bool_))(_fn),
           grad=lambda node, g: [None], kind="reduction",
           defaults={"axes": None, "keepdims": False}, normalize=_axes_normalizer(_name),
+          reduction=_red,
           doc=f"Logical {_name} over axes (bool output).")
 
 

@@ -7,23 +7,15 @@ before, the reduced run of axes, the axes after -- so no transposed copy is need
 """
 from __future__ import annotations
 
+from ....ir.ops import REGISTRY
 from ....ir.types import is_float
 from .common import NP_DTYPE, cast_fn, exp_name, flat_view, log_name, no_f16, shape_dims, split3, tuple_text
 from .registry import lowers
 
 
 def _red_combine(op, s, v):
-    if op in ("sum", "mean"):
-        return f"{s} + {v}"
-    if op == "prod":
-        return f"{s} * {v}"
-    if op == "max":
-        return f"({v} if ({v} > {s} or {v} != {v}) else {s})"
-    if op == "min":
-        return f"({v} if ({v} < {s} or {v} != {v}) else {s})"
-    if op == "any":
-        return f"({s} or {v})"
-    return f"({s} and {v})"
+    """``op``'s fold of element ``v`` into accumulator ``s`` (its definition's template)."""
+    return REGISTRY[op].reduction.combine(s, v)
 
 
 def _supports_reduce(node):
@@ -36,15 +28,9 @@ def _supports_reduce(node):
 
 
 def _red_init(ctx, op, dtype):
-    if op in ("any", "all"):
-        return "False" if op == "any" else "True"
-    if op in ("max", "min"):
-        if is_float(dtype):
-            return ctx.literal(float("-inf") if op == "max" else float("inf"), dtype)
-        import numpy as np
-        info = np.iinfo(dtype)
-        return ctx.literal(int(info.min if op == "max" else info.max), dtype)
-    return ctx.literal(1 if op == "prod" else 0, dtype)
+    """``op``'s identity for an accumulator of ``dtype`` (from its definition)."""
+    value = REGISTRY[op].reduction.identity_value(dtype)
+    return str(value) if isinstance(value, bool) else ctx.literal(value, dtype)
 
 
 def _emit_full_reduce(ctx, node, xn, cast, init):
@@ -58,7 +44,7 @@ def _emit_full_reduce(ctx, node, xn, cast, init):
     ctx.loop(i, n)
     ctx.line(f"{s} = {_red_combine(op, s, f'{cast}({flat}[{i}])')}")
     ctx.dedent()
-    if op == "mean":
+    if REGISTRY[op].reduction.finalize == "mean":
         ctx.line(f"{s} = {s} * ({cast}(1.0 / {n}) if {n} > 0 else {cast}(np.nan))")
     shape = (1,) * x.ndim if node.attrs["keepdims"] else ()
     t = ctx.alloc(["1"] * len(shape), out.dtype, shape)
@@ -116,7 +102,7 @@ def _emit_reduce(ctx, node):
         ctx.line(f"{acc_ref} = {_red_combine(op, acc_ref, s)}")
     for _ in range(t):
         ctx.dedent()
-    if op == "mean":
+    if REGISTRY[op].reduction.finalize == "mean":
         count = " * ".join(xdims[k] for k in axes) or "1"
         inv = ctx.fresh("s")
         ctx.line(f"{inv} = {cast}(1.0 / max({count}, 1)) if {count} > 0 else {cast}(np.nan)")
