@@ -46,3 +46,5 @@ from .graph import (  # noqa: F401
 )
 from ..function import Function  # noqa: F401
 from .rnn import rnn  # noqa: E402,F401
+from .host import print_tensor  # noqa: E402,F401
+from .functional import map_fn, foldl, foldr  # noqa: E402,F401

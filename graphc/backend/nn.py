@@ -336,6 +336,9 @@ def _random(op, shape, dtype, seed, **attrs):
                         f"{shape.name!r}")
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
+    if isinstance(shape, (tuple, list)) and any(isinstance(d, Value) for d in shape):
+        # e.g. (K.shape(z)[0], 2): the op copies the shape of a tensor built to have it
+        return apply(op, _shaped_like(shape, op), dtype=dtype, seed=seed, **attrs)
     try:
         shape = tuple(int(d) for d in shape)
     except (TypeError, ValueError):
@@ -344,17 +347,68 @@ def _random(op, shape, dtype, seed, **attrs):
     return apply(op, shape=shape, dtype=dtype, seed=seed, **attrs)
 
 
+def _shape_entry(d, op):
+    """``(x, axis)`` for ``d = K.shape(x)[axis]``, else None."""
+    if not isinstance(d, Value) or d.ndim != 0:
+        return None
+    node = d.node
+    if node.op == "squeeze" and node.inputs[0].node.op == "slice":
+        node = node.inputs[0].node
+    elif node.op != "slice":
+        return None
+    src = node.inputs[0].node
+    begin, end = node.attrs.get("begin"), node.attrs.get("end")
+    if src.op != "shape" or len(begin) != 1 or end[0] - begin[0] != 1:
+        return None
+    x = src.inputs[0]
+    return x, begin[0] % x.ndim
+
+
+def _shaped_like(shape, op) -> Value:
+    """A zero tensor whose run-time shape is ``shape``: ints and ``K.shape(x)[i]`` entries."""
+    static = []
+    dims = []
+    for k, d in enumerate(shape):
+        entry = _shape_entry(d, op)
+        if entry is not None:
+            static.append(1)
+            dims.append((k, entry))
+            continue
+        try:
+            static.append(int(d))
+        except (TypeError, ValueError):
+            raise TypeError(f"K.{op}: each entry of shape must be an int or K.shape(x)[i], got "
+                            f"{d!r} at position {k} of {tuple(shape)!r}") from None
+    like = as_value(np.zeros(static, dtype="float32"))
+    for k, (x, axis) in dims:
+        # a vector of length x.shape[axis]: x indexed at 0 on every other axis
+        index = tuple(slice(None) if a == axis else 0 for a in range(x.ndim))
+        vec = apply("fill_like", apply("stop_gradient", x[index]), value=0.0, dtype="float32")
+        for _ in range(len(shape) - 1 - k):
+            vec = apply("expand_dims", vec, axis=-1)
+        like = like + vec
+    return like
+
+
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     """A tensor of U(minval, maxval) samples, new ones on every call of a function.
 
-    ``shape`` is a tuple of ints or ``K.shape(x)`` (the run-time shape of ``x``).
+    ``shape`` is a tuple of ints, ``K.shape(x)`` (the run-time shape of ``x``), or a tuple
+    mixing ints and run-time sizes ``K.shape(x)[i]``, e.g. ``(K.shape(z)[0], 2)``.
     """
     return _random("random_uniform", shape, dtype, seed, minval=float(minval),
                    maxval=float(maxval))
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-    """A tensor of N(mean, stddev**2) samples."""
+    """A tensor of N(mean, stddev**2) samples, new ones on every call of a function.
+
+    ``shape`` is a tuple of ints, ``K.shape(x)``, or a tuple mixing ints and run-time sizes
+    ``K.shape(x)[i]`` (the reparameterisation of a variational autoencoder):
+
+    Example:
+        >>> eps = K.random_normal((K.shape(z_mean)[0], 2))
+    """
     return _random("random_normal", shape, dtype, seed, mean=float(mean), stddev=float(stddev))
 
 
