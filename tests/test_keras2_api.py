@@ -136,9 +136,8 @@ NOT_YET = {
     'utils.io_utils': {'H5Dict', 'h5dict'},
     # abstract Keras 1 bases; graphc's recurrent layers derive from RNN
     'legacy.layers': {'Recurrent', 'ConvRecurrent2D'},
-    'backend': {'resize_volumes', 'print_tensor', 'separable_conv1d', 'conv3d',
-                'conv3d_transpose', 'pool3d', 'ctc_label_dense_to_sparse', 'ctc_batch_cost',
-                'ctc_decode', 'map_fn', 'foldl', 'foldr', 'local_conv1d', 'local_conv2d'},
+    'backend': {'resize_volumes', 'separable_conv1d', 'conv3d', 'conv3d_transpose', 'pool3d',
+                'local_conv1d', 'local_conv2d'},
 }
 
 LAYER_MODULES = [m for m in KERAS_224 if m.startswith('layers.')]

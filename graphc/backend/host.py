@@ -59,14 +59,14 @@ def print_tensor(x, message=''):
     return y
 
 
-def host_values(fn, inputs, types, name):
-    """Placeholders standing for ``fn(*input_arrays)``, which returns one array per entry of
-    ``types`` (TensorTypes). ``K.function`` computes them between two compiled stages."""
+def host_values(fn, inputs, specs, name):
+    """Placeholders standing for ``fn(*input_arrays)``, which returns one array per
+    ``(shape, dtype)`` in ``specs`` (None = a size known at run time). ``K.function`` computes
+    them between compiled stages."""
     from .variables import placeholder
     call = _HostCall(fn, inputs, name)
-    for k, t in enumerate(types):
-        ph = placeholder(shape=tuple(None if isinstance(d, str) else d for d in t.shape),
-                         dtype=t.dtype, name=f"{name}_{k}")
+    for k, (shape, dtype) in enumerate(specs):
+        ph = placeholder(shape=tuple(shape), dtype=dtype, name=f"{name}_{k}")
         _HOST_VALUES[id(ph)] = (ph, call, k)
         call.outputs.append(ph)
     return call.outputs
