@@ -130,7 +130,6 @@ NOT_YET = {
     'layers.pooling': _THREE_D_POOL,
     'layers.convolutional_recurrent': {'ConvRNN2D', 'ConvLSTM2DCell', 'ConvLSTM2D'},
     'layers.local': {'LocallyConnected1D', 'LocallyConnected2D'},
-    'layers.cudnn_recurrent': {'CuDNNGRU', 'CuDNNLSTM'},
     # H5Dict is Keras 2.2.4's private view of an HDF5 group used by its own saving code
     'utils': {'h5dict'},
     'utils.io_utils': {'H5Dict', 'h5dict'},
