@@ -300,6 +300,38 @@ def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padd
     return conv2d(y, pointwise_kernel, (1, 1), "valid", data_format)
 
 
+def separable_conv1d(x, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
+                     data_format=None, dilation_rate=1):
+    """A depthwise 1-D convolution followed by a pointwise (size-1) convolution.
+
+    ``depthwise_kernel`` is (width, in, multiplier) and ``pointwise_kernel`` (1, in *
+    multiplier, out), Keras 2's layouts; padding 'valid' or 'same'. Computed as the 2-D
+    separable convolution of the input with a size-1 height axis.
+
+    Example:
+        >>> y = K.separable_conv1d(x, dk, pk, padding='same')
+    """
+    x, depthwise_kernel, pointwise_kernel = _v(x), _v(depthwise_kernel), _v(pointwise_kernel)
+    fmt = normalize_data_format(data_format)
+    if x.ndim != 3 or depthwise_kernel.ndim != 3 or pointwise_kernel.ndim != 3:
+        raise ValueError(f"K.separable_conv1d expects a 3-D input and 3-D kernels, got "
+                         f"{x.type}, {depthwise_kernel.type} and {pointwise_kernel.type}")
+    if padding not in ("valid", "same"):
+        raise ValueError(f"K.separable_conv1d: padding must be 'valid' or 'same', got "
+                         f"{padding!r}")
+    stride = _int_or_tuple(strides, 1)
+    stride = stride if isinstance(stride, int) else stride[0]
+    dilation = _int_or_tuple(dilation_rate, 1)
+    dilation = dilation if isinstance(dilation, int) else dilation[0]
+    axis = 1 if fmt == "channels_last" else 2           # the size-1 height axis
+    y = separable_conv2d(apply("expand_dims", x, axis=axis),
+                         apply("expand_dims", depthwise_kernel, axis=0),
+                         apply("expand_dims", pointwise_kernel, axis=0),
+                         strides=(1, stride), padding=padding, data_format=fmt,
+                         dilation_rate=(1, dilation))
+    return apply("squeeze", y, axis=axis)
+
+
 def pool2d(x, pool_size, strides=(1, 1), padding="valid", data_format=None, pool_mode="max"):
     """2-D max or average pooling (``pool_mode`` 'max' or 'avg')."""
     if pool_mode not in ("max", "avg"):
