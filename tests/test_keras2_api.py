@@ -119,7 +119,6 @@ KERAS_224 = {
 # Names graphc does not provide yet. Layers here need new graph ops (convolutional-recurrent
 # layers, CTC, higher-order functions); the rest are Keras internals.
 NOT_YET = {
-    'layers.convolutional_recurrent': {'ConvRNN2D', 'ConvLSTM2DCell', 'ConvLSTM2D'},
     # H5Dict is Keras 2.2.4's private view of an HDF5 group used by its own saving code
     'utils': {'h5dict'},
     'utils.io_utils': {'H5Dict', 'h5dict'},
