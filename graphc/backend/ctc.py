@@ -88,7 +88,8 @@ def ctc_batch_cost(y_true, y_pred, input_length, label_length):
 
     Args:
         y_true: ``(samples, max_string_length)`` labels (ints, or floats holding ints; entries
-            past ``label_length`` are ignored). The number of columns must be static.
+            past ``label_length`` are ignored, whatever their value, e.g. -1). The number of
+            columns must be static.
         y_pred: ``(samples, time_steps, num_categories)`` softmax outputs; the last category
             is the blank.
         input_length: ``(samples, 1)`` the number of valid time steps of each sample.
@@ -117,8 +118,13 @@ def ctc_batch_cost(y_true, y_pred, input_length, label_length):
     lab_len = _lengths(label_length, "label_length")
     fdt = y_pred.dtype
 
-    # the extended labels (samples, S): blank, l1, blank, l2, ..., blank
+    # entries past each label length (any padding value, e.g. -1) become blanks: they never
+    # reach alpha[2 * length] but must be valid class indices
     blanks = apply("fill_like", labels, value=float(blank))
+    col = apply("cast", apply("cumsum", apply("fill_like", labels, value=1.0, dtype="float32"),
+                              axis=1), dtype="int64")
+    labels = apply("where", apply("less_equal", col, lab_len), labels, blanks)
+    # the extended labels (samples, S): blank, l1, blank, l2, ..., blank
     pairs = apply("stack", blanks, labels, axis=2)                        # (B, L, 2)
     ext = _flatten_pairs(pairs, n_lab)
     ext = apply("concatenate", ext, _col(labels, float(blank), "int64"), axis=1)
