@@ -1,5 +1,5 @@
 """Work done on the host, in Python, around a compiled function: ``K.print_tensor`` and
-values computed by numpy from other values of the same call (the CTC beam search).
+values computed by numpy from other values of the same call (CTC decoding).
 
 The IR has no op that calls back into Python, so ``K.function`` does it at its edges:
 
@@ -33,10 +33,6 @@ class _HostCall:
         self.outputs = []
 
 
-# id(placeholder) -> (placeholder, its _HostCall, index among the call's results)
-_HOST_VALUES: dict[int, tuple] = {}
-
-
 def print_tensor(x, message=''):
     """Print ``message`` and the value of ``x`` each time a function computing it runs.
 
@@ -67,7 +63,7 @@ def host_values(fn, inputs, specs, name):
     call = _HostCall(fn, inputs, name)
     for k, (shape, dtype) in enumerate(specs):
         ph = placeholder(shape=tuple(shape), dtype=dtype, name=f"{name}_{k}")
-        _HOST_VALUES[id(ph)] = (ph, call, k)
+        ph._host_call = call          # what K.function computes this placeholder with
         call.outputs.append(ph)
     return call.outputs
 
@@ -78,7 +74,7 @@ def _scan(roots):
         for v in node.outputs:
             if getattr(v, "_print_message", None) is not None:
                 printed.append(v)
-        if node.op == "input" and id(node.outputs[0]) in _HOST_VALUES:
+        if node.op == "input" and getattr(node.outputs[0], "_host_call", None) is not None:
             hosts.append(node.outputs[0])
     return printed, hosts
 
@@ -110,14 +106,14 @@ class StagedFunction(Function):
         self._printed = printed
         # every call whose results are needed, ordered so that a call's inputs only read
         # the user's inputs and results of earlier calls
-        calls, seen, todo = [], set(), [_HOST_VALUES[id(h)][1] for h in hosts]
+        calls, seen, todo = [], set(), [h._host_call for h in hosts]
         while todo:
             call = todo.pop()
             if id(call) in seen:
                 continue
             seen.add(id(call))
             calls.append(call)
-            todo += [_HOST_VALUES[id(h)][1] for h in _scan(call.inputs)[1]]
+            todo += [h._host_call for h in _scan(call.inputs)[1]]
         ordered, known = [], set()
         while calls:
             ready = [c for c in calls if all(id(h) in known for h in _scan(c.inputs)[1])]
