@@ -1,10 +1,9 @@
 """graphc.applications: Keras 2.2.4's architectures (parameter counts, layer names, input
 checks, config and weights round trips), ImageNet weights fetched through get_file from a
-local server, preprocess_input / decode_predictions, and a compiled predict + train step for
-the architectures cheap enough to compile here (see COMPILED)."""
+local server, preprocess_input / decode_predictions. Only a preprocess_input graph is compiled:
+compiling an architecture costs minutes here (see the note below NOTOP_IMAGENET)."""
 import hashlib
 import json
-import warnings
 
 import numpy as np
 import pytest
@@ -118,9 +117,9 @@ NOTOP_IMAGENET = {
                                            input_shape=(32, 32, 3)),
 }
 
-# The architectures whose small configuration is compiled, predicted with and trained one
-# step here: chosen by their cold compile time on a busy 2-core machine (see README).
-COMPILED = []
+# No architecture is compiled here: the smallest (MobileNet, alpha=0.25, 32x32, 3 classes)
+# took 134 s to its first predict and 536 s more to its first train_on_batch, cold, on this
+# 2-core machine under load (~3 min of CPU), above the ~90 s this whole file may take.
 
 
 def _build_full(name):
@@ -153,13 +152,10 @@ def test_small_model_weights_and_config_round_trip(name, small_models, tmp_path)
     model = small_models[name]
     path = tmp_path / 'w.h5'
     model.save_weights(str(path))
-    other = SMALL[name](weights=None)        # a fresh random initialisation
-    other.load_weights(str(path))
+    # a fresh build given weights=<path> (Keras's third kind of `weights`) loads the file
+    other = SMALL[name](weights=str(path))
     for a, b in zip(_weights_of(model), _weights_of(other)):
         np.testing.assert_array_equal(a, b)
-    # weights=<path> loads the file too (Keras's third kind of `weights`)
-    third = SMALL[name](weights=str(path))
-    np.testing.assert_array_equal(_weights_of(third)[-1], _weights_of(model)[-1])
     # the architecture is serialisable: from_config gives the same layers and counts
     clone = Model.from_config(model.get_config())
     assert [la.name for la in clone.layers] == [la.name for la in model.layers]
@@ -393,28 +389,6 @@ def test_decode_predictions_fetches_the_class_index_with_get_file(server, monkey
     top = vgg19.decode_predictions(_preds(), top=1)
     assert top[0][0][:2] == ('n00000007', 'class_7')
     assert (tmp_path / 'models' / 'imagenet_class_index.json').exists()
-
-
-# --------------------------------------------------------------------------------------------
-# Compiled: predict and one training step
-# --------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize('name', COMPILED)
-def test_small_model_predicts_and_trains(name, small_models):
-    model = small_models[name]
-    if model.output_shape[-1] != 3 or len(model.output_shape) != 2:
-        model = Model(model.input, layers.Dense(3, activation='softmax')(model.output))
-    model.compile('sgd', 'categorical_crossentropy')
-    x = np.random.RandomState(0).rand(2, *model.input_shape[1:]).astype('float32')
-    y = np.eye(3, dtype='float32')[[0, 2]]
-    before = model.predict(x)
-    assert before.shape == (2, 3)
-    np.testing.assert_allclose(before.sum(axis=1), 1., rtol=1e-5)
-    kernels = [np.array(w) for w in model.get_weights()]
-    loss = model.train_on_batch(x, y)
-    assert np.isfinite(loss)
-    after = [np.array(w) for w in model.get_weights()]
-    assert any(not np.array_equal(a, b) for a, b in zip(kernels, after))
 
 
 @pytest.mark.parametrize('name', ['MobileNet', 'NASNetMobile'])
