@@ -187,23 +187,38 @@ def test_weights_convert_between_cudnn_and_generic_layers_both_ways():
 
 
 def test_model_trains_saves_and_loads_in_hdf5_and_into_an_lstm(tmp_path):
+    # on the reference interpreter: the compiled loop is the LSTM's (tests/layers,
+    # tests/codegen); compiling a training step here would cost a minute of the suite
     x = RNG.standard_normal((16, 4, 2)).astype('float32')
     y = (x[:, :, 0].sum(1, keepdims=True) > 0).astype('float32')
-    model = Sequential([L.CuDNNLSTM(4, input_shape=(4, 2), name='rnn'),
-                        L.Dense(1, activation='sigmoid')])
-    model.compile('adam', 'binary_crossentropy')
-    before = [w.copy() for w in model.get_weights()]
-    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
-    assert not np.allclose(before[0], model.get_weights()[0])
-    path = str(tmp_path / 'cudnn.h5')
-    model.save(path)
-    loaded = load_model(path)
-    assert type(loaded.layers[0]).__name__ == 'CuDNNLSTM'
-    want = model.predict(x)
-    np.testing.assert_allclose(loaded.predict(x), want, rtol=1e-5, atol=1e-6)
-    # Keras 2: a CuDNN model's weights load into the generic layer with sigmoid gates
     with reference_executor():
+        model = Sequential([L.CuDNNLSTM(4, input_shape=(4, 2), name='rnn'),
+                            L.Dense(1, activation='sigmoid')])
+        model.compile('adam', 'binary_crossentropy')
+        before = [w.copy() for w in model.get_weights()]
+        model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+        assert not np.allclose(before[0], model.get_weights()[0])
+        path = str(tmp_path / 'cudnn.h5')
+        model.save(path)
+        loaded = load_model(path)
+        assert type(loaded.layers[0]).__name__ == 'CuDNNLSTM'
+        want = model.predict(x)
+        np.testing.assert_allclose(loaded.predict(x), want, rtol=1e-5, atol=1e-6)
+        # Keras 2: a CuDNN model's weights load into the generic layer with sigmoid gates
         cpu = Sequential([L.LSTM(4, recurrent_activation='sigmoid', input_shape=(4, 2)),
                           L.Dense(1, activation='sigmoid')])
         cpu.load_weights(path)
         np.testing.assert_allclose(cpu.predict(x), want, rtol=1e-5, atol=1e-6)
+
+
+def test_cudnn_lstm_compiles_to_the_native_loop():
+    from graphc import backend as K
+    layer = L.CuDNNLSTM(3)
+    inp = L.Input(shape=(None, 2))
+    y = layer(inp)
+    weights = _randomize(layer)
+    f = K.function([inp], [y], mode='compiled')
+    x = RNG.standard_normal((2, 5, 2)).astype('float32')
+    np.testing.assert_allclose(f([x])[0], np_cudnn_lstm(x.astype(np.float64), weights)[1],
+                               rtol=1e-4, atol=1e-5)
+    assert f.executor_kind == 'compiled'
