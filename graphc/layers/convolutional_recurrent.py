@@ -235,7 +235,8 @@ class ConvRNN2D(RNN):
     Input: (samples, time, rows, cols, channels) or, channels_first, (samples, time,
         channels, rows, cols). Output: (samples, [time,] new_rows, new_cols, filters) or its
         channels_first order. Call arguments ``mask``, ``training`` and ``initial_state`` as
-        RNN (``constants`` are not supported).
+        RNN (``constants`` are not supported); a mask with more axes than (samples, time),
+        as Masking gives for images, masks the steps whose every entry is masked.
 
     Example:
         >>> y = ConvRNN2D(ConvLSTM2DCell(4, 3))(Input(shape=(None, 8, 8, 1)))
@@ -352,6 +353,9 @@ class ConvRNN2D(RNN):
             initial_state = self.get_initial_state(inputs)
         if isinstance(mask, list):
             mask = mask[0]
+        while mask is not None and K.ndim(mask) > 2:
+            # Masking on images masks pixels: a step is masked when all of its pixels are
+            mask = K.any(mask, axis=-1)
         n = len(_state_sizes_of(self.cell))
         if len(initial_state) != n:
             raise ValueError(f"{_owner(self)} expects {n} initial states, but it received "
@@ -404,7 +408,8 @@ class ConvLSTM2D(ConvRNN2D):
         kernel_/recurrent_/bias_regularizer, kernel_/recurrent_/bias_constraint, dropout,
         recurrent_dropout: see ConvLSTM2DCell.
         activity_regularizer: applied to the output.
-        return_sequences, go_backwards, stateful (and return_state): see RNN.
+        return_sequences, go_backwards, stateful, return_state: see RNN.
+        unroll: must be False (accepted because Keras 2's configs hold it).
     Weights: kernel (kh, kw, channels, 4 * filters), recurrent_kernel (kh, kw, filters,
         4 * filters), bias (4 * filters,), gates i, f, c, o.
 
@@ -421,7 +426,7 @@ class ConvLSTM2D(ConvRNN2D):
                  bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
                  recurrent_constraint=None, bias_constraint=None, return_sequences=False,
                  go_backwards=False, stateful=False, dropout=0., recurrent_dropout=0.,
-                 **kwargs):
+                 return_state=False, unroll=False, **kwargs):
         cell = ConvLSTM2DCell(filters=filters, kernel_size=kernel_size, strides=strides,
                               padding=padding, data_format=data_format,
                               dilation_rate=dilation_rate, activation=activation,
@@ -437,9 +442,9 @@ class ConvLSTM2D(ConvRNN2D):
                               recurrent_constraint=recurrent_constraint,
                               bias_constraint=bias_constraint, dropout=dropout,
                               recurrent_dropout=recurrent_dropout)
-        super().__init__(cell, return_sequences=return_sequences, go_backwards=go_backwards,
-                         stateful=stateful, activity_regularizer=activity_regularizer,
-                         **kwargs)
+        super().__init__(cell, return_sequences=return_sequences, return_state=return_state,
+                         go_backwards=go_backwards, stateful=stateful, unroll=unroll,
+                         activity_regularizer=activity_regularizer, **kwargs)
         # the cell's weights are named after the layer: 'conv_lst_m2d_1/kernel', as in Keras
         self.cell.name = self.name
 

@@ -213,3 +213,36 @@ def test_the_loop_compiles_and_agrees_with_the_reference():
     np.testing.assert_allclose(compiled([longer])[0],
                                np_conv_lstm(longer.astype(np.float64), weights, 2,
                                             padding='same')[1], rtol=1e-4, atol=1e-5)
+
+
+def test_masked_steps_keep_the_states():
+    x = RNG.standard_normal((2, 3, 3, 3, 1)).astype('float32')
+    x[1, 2] = 0.                                   # the last step of sample 1 is masked
+    layer = L.ConvLSTM2D(2, 3, padding='same')
+    inp = L.Input(shape=x.shape[1:])
+    masked = L.Masking()(inp)
+    y = layer(masked)
+    weights = _randomize(layer)
+    out = K.function([inp], [y], mode='reference')([x])[0]
+    np.testing.assert_allclose(out[0], np_conv_lstm(x[:1].astype(np.float64), weights, 2,
+                                                    padding='same')[1][0], rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(out[1], np_conv_lstm(x[1:, :2].astype(np.float64), weights, 2,
+                                                    padding='same')[1][0], rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_model_file_round_trip(tmp_path):
+    from graphc.models import Sequential, load_model
+    from ._helpers import reference_executor
+    x = RNG.standard_normal((2, 3, 4, 4, 1)).astype('float32')
+    with reference_executor():
+        model = Sequential([L.ConvLSTM2D(2, 3, padding='same', return_sequences=True,
+                                         input_shape=(None, 4, 4, 1)),
+                            L.ConvLSTM2D(1, 2)])
+        _randomize(model.layers[0])
+        path = str(tmp_path / 'convlstm.h5')
+        model.save(path)
+        loaded = load_model(path, compile=False)
+        assert [type(layer).__name__ for layer in loaded.layers] == ['ConvLSTM2D'] * 2
+        np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-6)
