@@ -22,7 +22,7 @@ from .engine import Input, Model  # noqa: E402,F401
 from .models import Sequential  # noqa: E402,F401
 
 # submodules imported on first use: ``graphc.callbacks`` works exactly as before
-_LAZY = ("callbacks", "utils", "datasets", "preprocessing")
+_LAZY = ("callbacks", "utils", "datasets", "preprocessing", "applications")
 
 
 def __getattr__(name):

@@ -249,15 +249,6 @@ def _check_activations(config, label, keras3):
                 f"the model in graphc with a custom activation and load_weights.")
 
 
-# Keras 2's CuDNN layers are the plain RNN layers with CuDNN's fixed choices; their weights
-# are converted on loading (convert_rnn_weights).
-_CUDNN_LAYERS = {
-    'CuDNNLSTM': ('LSTM', {'activation': 'tanh', 'recurrent_activation': 'sigmoid'}),
-    'CuDNNGRU': ('GRU', {'activation': 'tanh', 'recurrent_activation': 'sigmoid',
-                         'reset_after': True}),
-}
-
-
 def _is_default_backward(config):
     """Whether a Bidirectional's ``backward_layer`` is its layer run backwards (what
     Bidirectional builds by itself)."""
@@ -356,10 +347,6 @@ def _normalize_layer(obj, classes, user, keras3=False, masks=False):
                                             f"Layer {obj['config'].get('name', '?')!r} "
                                             f"({name})")
         obj['class_name'] = name
-    if name in _CUDNN_LAYERS and name not in user:
-        name, fixed = _CUDNN_LAYERS[name]
-        obj['class_name'] = name
-        obj['config'] = dict(obj.get('config') or {}, **fixed)
     if name == 'Functional':
         obj['class_name'] = name = 'Model'
     config = obj.get('config')
@@ -467,39 +454,73 @@ def _per_gate(kernel, n_gates, transform):
 
 
 def _from_cudnn_input(kernel):
-    # Keras 2 stores a CuDNN layer's input kernel per gate as the transpose of the Keras
-    # kernel read back in Fortran order; this undoes it.
+    # Keras 2 stores a CuDNN layer's input kernel per gate as CuDNN's (units, input_dim)
+    # matrix read row by row into (input_dim, units); this gives the generic kernel back.
     return kernel.T.reshape(kernel.shape, order='F')
 
 
+def _to_cudnn_input(kernel):
+    # the inverse of _from_cudnn_input
+    return kernel.T.reshape(kernel.shape, order='C')
+
+
+def _rnn_layout(cls, layer, bias_shape, units, n_gates):
+    """Which layer a set of RNN weights belongs to, from its bias shape (Keras 2.2.4)."""
+    if bias_shape == (2 * units * n_gates,):
+        return 'CuDNN'
+    if bias_shape == (2, units * n_gates):
+        return 'GRU(reset_after=True)'
+    if bias_shape == (units * n_gates,):
+        return 'LSTM' if n_gates == 4 else 'GRU(reset_after=False)'
+    raise ValueError(f"Layer {layer.name!r}: the saved {cls} bias has shape {bias_shape}, which "
+                     f"fits neither the CuDNN layout ({(2 * units * n_gates,)}) nor the generic "
+                     f"one")
+
+
 def convert_rnn_weights(layer, weights):
-    """Weights written by Keras 2's CuDNNLSTM / CuDNNGRU, as graphc's LSTM / GRU hold them
-    (Keras 2.2.4's conversion): the input kernels are re-laid out gate by gate, the
-    recurrent kernels transposed gate by gate; CuDNNLSTM's separate input and recurrent
-    biases are summed, CuDNNGRU's become GRU(reset_after=True)'s two rows. Other weights are
-    returned unchanged. A file's layer is recognised by its bias size.
+    """Keras 2.2.4's conversion of recurrent weights between the CuDNN layout and the
+    generic one, in either direction: CuDNNLSTM weights into an LSTM (and back), CuDNNGRU
+    weights into a GRU(reset_after=True) (and back). Input kernels are re-laid out gate by
+    gate, recurrent kernels transposed gate by gate; CuDNNLSTM's separate input and recurrent
+    biases are summed (an LSTM's bias is split in two equal halves the other way),
+    CuDNNGRU's become GRU(reset_after=True)'s two rows. The file's layer is recognised by
+    its bias shape; weights already in the layer's layout come back unchanged.
 
     Raises:
-        ValueError when CuDNNGRU weights meet a GRU with ``reset_after=False``.
+        ValueError when CuDNNGRU weights meet a GRU with ``reset_after=False`` (or the
+        reverse): their arithmetic differs.
     """
     cls = type(layer).__name__
-    if cls not in ('LSTM', 'GRU') or len(weights) != 3:
+    if cls not in ('LSTM', 'GRU', 'CuDNNLSTM', 'CuDNNGRU') or len(weights) != 3:
         return weights
     kernel, recurrent, bias = (np.asarray(w) for w in weights)
     units = recurrent.shape[0]
-    n_gates = 4 if cls == 'LSTM' else 3
-    if bias.shape != (2 * units * n_gates,):
-        return weights
-    if cls == 'GRU' and not getattr(layer, 'reset_after', False):
-        raise ValueError(f"Layer {layer.name!r}: the file holds CuDNNGRU weights, which only "
-                         f"load into a GRU with reset_after=True (and "
-                         f"recurrent_activation='sigmoid')")
-    kernel = _per_gate(kernel, n_gates, _from_cudnn_input)
-    recurrent = _per_gate(recurrent, n_gates, lambda k: k.T)
-    if cls == 'LSTM':
-        bias = bias[:units * n_gates] + bias[units * n_gates:]
+    n_gates = 4 if cls in ('LSTM', 'CuDNNLSTM') else 3
+    source = _rnn_layout(cls, layer, bias.shape, units, n_gates)
+    if cls.startswith('CuDNN'):
+        target = 'CuDNN'
+    elif cls == 'LSTM':
+        target = 'LSTM'
     else:
-        bias = bias.reshape(2, units * n_gates)
+        target = f"GRU(reset_after={bool(getattr(layer, 'reset_after', False))})"
+    if source == target:
+        return weights
+    if 'GRU(reset_after=False)' in (source, target):
+        if source == 'CuDNN':
+            raise ValueError(f"Layer {layer.name!r}: the file holds CuDNNGRU weights, which "
+                             f"only load into a GRU with reset_after=True (and "
+                             f"recurrent_activation='sigmoid')")
+        raise ValueError(f"Layer {layer.name!r}: {source} weights do not load into "
+                         f"{target if target != 'CuDNN' else cls}; only a GRU with "
+                         f"reset_after=True shares CuDNNGRU's arithmetic")
+    from_cudnn = source == 'CuDNN'
+    kernel = _per_gate(kernel, n_gates, _from_cudnn_input if from_cudnn else _to_cudnn_input)
+    recurrent = _per_gate(recurrent, n_gates, lambda k: k.T)
+    if n_gates == 4:
+        half = units * n_gates
+        bias = bias[:half] + bias[half:] if from_cudnn else np.tile(0.5 * bias, 2)
+    else:
+        bias = bias.reshape(2, units * n_gates) if from_cudnn else bias.reshape(-1)
     return [kernel, recurrent, bias]
 
 

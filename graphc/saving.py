@@ -446,8 +446,12 @@ def _check_declared(layer, symbolic, dsets, file_layer, k):
 
 def _loadable_sizes(layer, shape):
     size = int(np.prod(shape))
-    # A CuDNN RNN's bias holds the input and the recurrent biases (twice the size).
-    return (size, 2 * size) if len(shape) == 1 else (size,)
+    # A CuDNN RNN's bias holds the input and the recurrent biases (twice the size of an LSTM's
+    # or a GRU(reset_after=False)'s), and the other way round.
+    if len(shape) == 1:
+        return (size, 2 * size, size // 2) if type(layer).__name__.startswith('CuDNN') \
+            else (size, 2 * size)
+    return (size,)
 
 
 def _read(dsets):
@@ -470,7 +474,7 @@ def preprocess_weights_for_loading(layer, weights, original_keras_version=None,
 
     Keras 2.2.4's conversions (graphc keeps Keras 2's weight layout for every layer):
     convolution kernels written by the Theano backend are flipped; CuDNNLSTM / CuDNNGRU
-    weights become LSTM / GRU weights (``keras_formats.convert_rnn_weights``); for
+    weights become LSTM / GRU weights and back (``keras_formats.convert_rnn_weights``); for
     ``Bidirectional`` both halves are converted; with ``reshape=True`` an array of the right
     size but another shape is reshaped.
 
@@ -495,8 +499,8 @@ def preprocess_weights_for_loading(layer, weights, original_keras_version=None,
         backward = preprocess_weights_for_loading(layer.backward_layer, weights[half:],
                                                   original_keras_version, original_backend)
         weights = forward + backward
-    if cls in ('LSTM', 'GRU'):
-        from .keras_formats import convert_rnn_weights   # CuDNNLSTM / CuDNNGRU weights
+    if cls in ('LSTM', 'GRU', 'CuDNNLSTM', 'CuDNNGRU'):
+        from .keras_formats import convert_rnn_weights   # CuDNN <-> generic layouts
         weights = convert_rnn_weights(layer, weights)
     if cls in _CONV_LAYERS and original_backend == 'theano' and weights:
         weights[0] = _convert_kernel(weights[0])

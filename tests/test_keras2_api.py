@@ -116,29 +116,14 @@ KERAS_224 = {
         'foldr', 'local_conv1d', 'local_conv2d'],
 }
 
-# Names graphc does not provide yet. Layers and backend functions here need new graph ops
-# (3-D convolution and pooling, locally-connected and convolutional-recurrent layers, CuDNN
-# weight conversion, CTC, higher-order functions); the rest are Keras internals.
-_THREE_D_CONV = {'Conv3D', 'Conv3DTranspose', 'UpSampling3D', 'ZeroPadding3D', 'Cropping3D',
-                 'Convolution3D', 'Deconvolution3D', 'Deconv3D',
-                 'SeparableConv1D', 'SeparableConvolution1D'}
-_THREE_D_POOL = {'MaxPooling3D', 'AveragePooling3D', 'GlobalAveragePooling3D',
-                 'GlobalMaxPooling3D', 'AvgPool3D', 'MaxPool3D', 'GlobalMaxPool3D',
-                 'GlobalAvgPool3D'}
+# Names graphc does not provide yet. Layers here need new graph ops (convolutional-recurrent
+# layers, CTC, higher-order functions); the rest are Keras internals.
 NOT_YET = {
-    'layers.convolutional': _THREE_D_CONV,
-    'layers.pooling': _THREE_D_POOL,
-    'layers.convolutional_recurrent': {'ConvRNN2D', 'ConvLSTM2DCell', 'ConvLSTM2D'},
-    'layers.local': {'LocallyConnected1D', 'LocallyConnected2D'},
-    'layers.cudnn_recurrent': {'CuDNNGRU', 'CuDNNLSTM'},
     # H5Dict is Keras 2.2.4's private view of an HDF5 group used by its own saving code
     'utils': {'h5dict'},
     'utils.io_utils': {'H5Dict', 'h5dict'},
     # abstract Keras 1 bases; graphc's recurrent layers derive from RNN
     'legacy.layers': {'Recurrent', 'ConvRecurrent2D'},
-    'backend': {'resize_volumes', 'print_tensor', 'separable_conv1d', 'conv3d',
-                'conv3d_transpose', 'pool3d', 'ctc_label_dense_to_sparse', 'ctc_batch_cost',
-                'ctc_decode', 'map_fn', 'foldl', 'foldr', 'local_conv1d', 'local_conv2d'},
 }
 
 LAYER_MODULES = [m for m in KERAS_224 if m.startswith('layers.')]

@@ -439,7 +439,7 @@ def test_saving_keras2_hard_sigmoid_for_keras3_is_refused(tmp_path):
     assert not os.listdir(tmp_path)
 
 
-# -- Keras 2's CuDNNLSTM / CuDNNGRU weights into the CPU layers --------------------------------
+# -- Keras 2's CuDNNLSTM / CuDNNGRU files ----------------------------------------------------
 
 def _to_cudnn(kernel, recurrent, n_gates):
     """Keras 2's layout of a CuDNN layer's kernels (the inverse of its loading conversion)."""
@@ -488,7 +488,7 @@ def test_cudnn_lstm_weights_load_into_lstm(tmp_path):
     path = str(tmp_path / 'cudnn_lstm.h5')
     _cudnn_file(path, model, 'CuDNNLSTM', [k, rk, np.concatenate([bias - split, split])])
     loaded = load_quietly(path, compile=False)
-    assert type(loaded.layers[0]).__name__ == 'LSTM'
+    assert type(loaded.layers[0]).__name__ == 'CuDNNLSTM'
     x = rng.normal(size=(2, 4, 2)).astype('float32')
     np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-5, atol=1e-5)
 

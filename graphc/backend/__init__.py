@@ -40,9 +40,15 @@ from .nn import (  # noqa: F401
     l2_normalize, in_top_k, batch_normalization, normalize_batch_in_training, conv1d, conv2d,
     conv2d_transpose, depthwise_conv2d, separable_conv2d, pool2d, pool1d, bias_add,
     random_uniform, random_normal, truncated_normal, random_binomial, dropout,
+    separable_conv1d,
 )
+from .volumetric import conv3d, conv3d_transpose, pool3d, resize_volumes  # noqa: F401
+from .local import local_conv1d, local_conv2d  # noqa: F401
 from .graph import (  # noqa: F401
     function, gradients, stop_gradient, switch, in_train_phase, in_test_phase,
 )
 from ..function import Function  # noqa: F401
 from .rnn import rnn  # noqa: E402,F401
+from .host import print_tensor  # noqa: E402,F401
+from .functional import map_fn, foldl, foldr  # noqa: E402,F401
+from .ctc import ctc_batch_cost, ctc_decode, ctc_label_dense_to_sparse  # noqa: E402,F401

@@ -22,7 +22,9 @@ def function(inputs, outputs, updates=None, **kwargs) -> Function:
             ``pipeline`` (optimisation pipeline: 'fast_run', 'fast_compile', 'none' or a
             list of pass names; default: the ``pipeline`` setting).
     Returns:
-        A ``graphc.function.Function``: ``f(list_of_arrays) -> list_of_arrays``.
+        A ``graphc.function.Function``: ``f(list_of_arrays) -> list_of_arrays``. When the
+        outputs use ``K.print_tensor`` or host-computed values (``K.ctc_decode`` with beam
+        search), the Function runs that host work around its compiled graph.
 
     Example:
         >>> f = K.function([x], [K.square(x)])
@@ -34,7 +36,8 @@ def function(inputs, outputs, updates=None, **kwargs) -> Function:
         raise ValueError(f"Invalid argument(s) {', '.join(map(repr, unknown))} passed to "
                          f"K.function with the graphc backend; valid: "
                          f"{', '.join(_FUNCTION_KWARGS)}")
-    return Function(inputs, outputs, updates=updates, **kwargs)
+    from .host import make_function
+    return make_function(inputs, outputs, updates=updates, **kwargs)
 
 
 def gradients(loss, variables) -> list:

@@ -300,6 +300,38 @@ def separable_conv2d(x, depthwise_kernel, pointwise_kernel, strides=(1, 1), padd
     return conv2d(y, pointwise_kernel, (1, 1), "valid", data_format)
 
 
+def separable_conv1d(x, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
+                     data_format=None, dilation_rate=1):
+    """A depthwise 1-D convolution followed by a pointwise (size-1) convolution.
+
+    ``depthwise_kernel`` is (width, in, multiplier) and ``pointwise_kernel`` (1, in *
+    multiplier, out), Keras 2's layouts; padding 'valid' or 'same'. Computed as the 2-D
+    separable convolution of the input with a size-1 height axis.
+
+    Example:
+        >>> y = K.separable_conv1d(x, dk, pk, padding='same')
+    """
+    x, depthwise_kernel, pointwise_kernel = _v(x), _v(depthwise_kernel), _v(pointwise_kernel)
+    fmt = normalize_data_format(data_format)
+    if x.ndim != 3 or depthwise_kernel.ndim != 3 or pointwise_kernel.ndim != 3:
+        raise ValueError(f"K.separable_conv1d expects a 3-D input and 3-D kernels, got "
+                         f"{x.type}, {depthwise_kernel.type} and {pointwise_kernel.type}")
+    if padding not in ("valid", "same"):
+        raise ValueError(f"K.separable_conv1d: padding must be 'valid' or 'same', got "
+                         f"{padding!r}")
+    stride = _int_or_tuple(strides, 1)
+    stride = stride if isinstance(stride, int) else stride[0]
+    dilation = _int_or_tuple(dilation_rate, 1)
+    dilation = dilation if isinstance(dilation, int) else dilation[0]
+    axis = 1 if fmt == "channels_last" else 2           # the size-1 height axis
+    y = separable_conv2d(apply("expand_dims", x, axis=axis),
+                         apply("expand_dims", depthwise_kernel, axis=0),
+                         apply("expand_dims", pointwise_kernel, axis=0),
+                         strides=(1, stride), padding=padding, data_format=fmt,
+                         dilation_rate=(1, dilation))
+    return apply("squeeze", y, axis=axis)
+
+
 def pool2d(x, pool_size, strides=(1, 1), padding="valid", data_format=None, pool_mode="max"):
     """2-D max or average pooling (``pool_mode`` 'max' or 'avg')."""
     if pool_mode not in ("max", "avg"):
@@ -336,6 +368,9 @@ def _random(op, shape, dtype, seed, **attrs):
                         f"{shape.name!r}")
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
+    if isinstance(shape, (tuple, list)) and any(isinstance(d, Value) for d in shape):
+        # e.g. (K.shape(z)[0], 2): the op copies the shape of a tensor built to have it
+        return apply(op, _shaped_like(shape, op), dtype=dtype, seed=seed, **attrs)
     try:
         shape = tuple(int(d) for d in shape)
     except (TypeError, ValueError):
@@ -344,17 +379,68 @@ def _random(op, shape, dtype, seed, **attrs):
     return apply(op, shape=shape, dtype=dtype, seed=seed, **attrs)
 
 
+def _shape_entry(d, op):
+    """``(x, axis)`` for ``d = K.shape(x)[axis]``, else None."""
+    if not isinstance(d, Value) or d.ndim != 0:
+        return None
+    node = d.node
+    if node.op == "squeeze" and node.inputs[0].node.op == "slice":
+        node = node.inputs[0].node
+    elif node.op != "slice":
+        return None
+    src = node.inputs[0].node
+    begin, end = node.attrs.get("begin"), node.attrs.get("end")
+    if src.op != "shape" or len(begin) != 1 or end[0] - begin[0] != 1:
+        return None
+    x = src.inputs[0]
+    return x, begin[0] % x.ndim
+
+
+def _shaped_like(shape, op) -> Value:
+    """A zero tensor whose run-time shape is ``shape``: ints and ``K.shape(x)[i]`` entries."""
+    static = []
+    dims = []
+    for k, d in enumerate(shape):
+        entry = _shape_entry(d, op)
+        if entry is not None:
+            static.append(1)
+            dims.append((k, entry))
+            continue
+        try:
+            static.append(int(d))
+        except (TypeError, ValueError):
+            raise TypeError(f"K.{op}: each entry of shape must be an int or K.shape(x)[i], got "
+                            f"{d!r} at position {k} of {tuple(shape)!r}") from None
+    like = as_value(np.zeros(static, dtype="float32"))
+    for k, (x, axis) in dims:
+        # a vector of length x.shape[axis]: x indexed at 0 on every other axis
+        index = tuple(slice(None) if a == axis else 0 for a in range(x.ndim))
+        vec = apply("fill_like", apply("stop_gradient", x[index]), value=0.0, dtype="float32")
+        for _ in range(len(shape) - 1 - k):
+            vec = apply("expand_dims", vec, axis=-1)
+        like = like + vec
+    return like
+
+
 def random_uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
     """A tensor of U(minval, maxval) samples, new ones on every call of a function.
 
-    ``shape`` is a tuple of ints or ``K.shape(x)`` (the run-time shape of ``x``).
+    ``shape`` is a tuple of ints, ``K.shape(x)`` (the run-time shape of ``x``), or a tuple
+    mixing ints and run-time sizes ``K.shape(x)[i]``, e.g. ``(K.shape(z)[0], 2)``.
     """
     return _random("random_uniform", shape, dtype, seed, minval=float(minval),
                    maxval=float(maxval))
 
 
 def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-    """A tensor of N(mean, stddev**2) samples."""
+    """A tensor of N(mean, stddev**2) samples, new ones on every call of a function.
+
+    ``shape`` is a tuple of ints, ``K.shape(x)``, or a tuple mixing ints and run-time sizes
+    ``K.shape(x)[i]`` (the reparameterisation of a variational autoencoder):
+
+    Example:
+        >>> eps = K.random_normal((K.shape(z_mean)[0], 2))
+    """
     return _random("random_normal", shape, dtype, seed, mean=float(mean), stddev=float(stddev))
 
 

@@ -300,15 +300,32 @@ def count_params(x) -> int:
 def eval(x) -> np.ndarray:  # noqa: A001 - the Keras name
     """The value of a tensor that depends on no placeholder (the learning phase is fed).
 
+    A random tensor gives a new sample on each call (as in Keras).
+
     Example:
         >>> K.eval(K.constant([1., 2.]) * 2)
         array([2., 4.], dtype=float32)
     """
     if isinstance(x, Value) and x.node.op == "variable":
         return x.node.attrs["var"].value.copy()
-    from ..function import Function
     x = as_value(x)
-    return Function([], [x], name="eval", mode="reference")([])[0]
+    fn = getattr(x, "_eval_function", None)
+    if fn is None:
+        from .graph import function
+        fn = function([], [x], name="eval", mode="reference")
+        if _draws_random(x):
+            # one function per tensor, kept: its random nodes' generators advance from call
+            # to call, so each K.eval of a random tensor gives a new sample
+            x._eval_function = fn
+    return fn([])[0]
+
+
+_RANDOM_OPS = ("random_uniform", "random_normal", "truncated_normal", "random_binomial")
+
+
+def _draws_random(x: Value) -> bool:
+    from ..ir.graph import toposort
+    return any(node.op in _RANDOM_OPS for node in toposort([x]))
 
 
 def get_value(x) -> np.ndarray:

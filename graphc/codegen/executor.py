@@ -11,6 +11,7 @@ and the call retried.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 
@@ -85,7 +86,7 @@ class CompiledFunction:
         segs = [s for s in p.steps if isinstance(s, Segment)]
         if len(p.steps) == 1 and segs and not p.random_pre and not p.py_commits:
             self._fast = self._make_fast(segs[0])
-        self.blas_threads = _BlasThreadPolicy.for_program(program)
+        self.blas_threads = _BlasThreadPolicy.for_program(program, graph)
         if self.blas_threads is not None:
             self._fast = self.blas_threads.wrap(self._fast or self._general)
         # the cheapest callable with ``__call__``'s contract (Function calls it directly)
@@ -285,34 +286,87 @@ class CompiledFunction:
 _BLAS_KERNELS = ("conv2d_fwd", "conv2d_bwd_input", "conv2d_bwd_filter")
 
 
-class _BlasThreadPolicy:
-    """Who owns the cores during a call: BLAS with one thread or with all of them.
+# Multiply-adds of one product below which a second thread does not pay: ~2 ms of one core
+# at BLAS speed (35 G multiply-adds/s). On the 2-core dev machine this gives the counts the
+# earlier timing policy picked: 1 thread for the seed MLP at batch 32, 2 at batch 1024.
+WORK_PER_THREAD = 1 << 26
 
-    The generated loops are serial, so the only threads are OpenBLAS's. Small products lose
-    to thread start-up and, on a busy machine, many-threaded BLAS loses badly to the other
-    processes (measured on the 2-core dev machine under load: 6k vs 22k samples/s at batch
-    32). The policy measures instead of guessing: for each call size (the first input's
-    leading dim, in power-of-two buckets) the first calls alternate between 1 thread and
-    all cores, ``TRIALS`` timed calls each; the faster wins for that size from then on.
+
+def blas_threads_for(work: float, ncores: int) -> int:
+    """The thread count for a call whose largest product is ``work`` multiply-adds.
+
+    A pure function (no timing, no machine load), so the same shapes on the same core count
+    always run with the same threads and give bit-identical results: one thread per
+    ``WORK_PER_THREAD`` multiply-adds, at least 1, at most ``ncores``.
+
+    Example:
+        >>> blas_threads_for(32 * 784 * 1024, 2), blas_threads_for(1024 * 784 * 1024, 2)
+        (1, 2)
+    """
+    return max(1, min(int(ncores), int(work // WORK_PER_THREAD)))
+
+
+def _products(graph) -> list:
+    """The operand and result shapes of every contraction and convolution of ``graph``
+    (fused bodies included), for :func:`product_work`."""
+    from ..ir import Graph
+    found, seen, todo = [], set(), [graph]
+    while todo:
+        g = todo.pop()
+        for node in g.nodes():
+            for attr in node.attrs.values():
+                if isinstance(attr, Graph) and id(attr) not in seen:
+                    seen.add(id(attr))
+                    todo.append(attr)
+            kind = getattr(node.opdef, "kind", "")
+            if (kind == "contraction" or (kind == "nn" and "conv" in node.op)) and \
+                    len(node.inputs) >= 2:
+                found.append(tuple(v.type.shape for v in (*node.inputs[:2], node.outputs[0])))
+    return found
+
+
+def product_work(products, batch: int) -> float:
+    """The multiply-adds of the largest product at batch size ``batch``.
+
+    Each product counts sqrt(|a| |b| |out|) (exactly M*K*N for a matrix product), with every
+    symbolic dimension taken as ``batch``.
+    """
+    def size(shape):
+        n = 1
+        for d in shape:
+            n *= batch if isinstance(d, str) else (1 if d is None else d)
+        return n
+    return max((math.sqrt(size(a) * size(b) * size(c)) for a, b, c in products), default=0.0)
+
+
+class _BlasThreadPolicy:
+    """Who owns the cores during a call: BLAS with one thread or with several.
+
+    The generated loops are serial, so the only threads are OpenBLAS's. The count is a pure
+    function of the shapes and the core count (:func:`blas_threads_for` of the largest
+    product at the call's batch size), never of timings: a thread count that followed the
+    machine's load would change the order of floating-point sums (numba's parallel
+    reductions, blocked products) and the same seed would not give the same weights.
     ``GRAPHC_BLAS_THREADS=<n>`` fixes the count instead (``auto`` is the default).
 
     In a parallel program (``prange`` loops, products split by ``native.par_gemm``) the
     count chosen is numba's, and BLAS runs on one thread: one owner of the cores at a time.
+    A parallel program without products uses every core.
     """
 
-    TRIALS = 3
-
-    def __init__(self, ncores: int, fixed: int | None, parallel: bool = False):
+    def __init__(self, ncores: int, fixed: int | None, parallel: bool = False,
+                 products: list | None = None, batch_at: tuple | None = None):
         self.ncores = ncores
         self.fixed = fixed
-        # parallel programs: the count tuned is numba's (prange loops, par_gemm blocks) and
+        # parallel programs: the count set is numba's (prange loops, par_gemm blocks) and
         # BLAS stays at one thread, so only one kind of thread ever runs at a time
         self.parallel = parallel
-        self.choice: dict[int, int] = {}
-        self.samples: dict[int, dict[int, list]] = {}
+        self.products = products or []
+        self.batch_at = batch_at            # (input index, axis) of the batch size, or None
+        self.choice: dict[int, int] = {}    # batch size -> thread count (memo of the rule)
 
     @classmethod
-    def for_program(cls, program):
+    def for_program(cls, program, graph=None):
         # numba's threads own the cores (prange loops, products split in blocks by
         # native.par_gemm): every sgemm runs on the thread that calls it
         text = program.full_source
@@ -339,14 +393,37 @@ class _BlasThreadPolicy:
                                  f"got {want!r}") from None
         if ncores <= 1:
             return None
+        products = _products(graph) if graph is not None else []
+        batch_at = None
+        for i, v in enumerate(graph.inputs if graph is not None else ()):
+            axes = [a for a, d in enumerate(v.type.shape) if isinstance(d, str)]
+            if axes:
+                batch_at = (i, axes[0])
+                break
         if parallel:
-            return cls(ncores, None, True)
+            return cls(ncores, None, True, products, batch_at)
         from .cpu.lowering.nn import PARALLEL_KERNELS
         if any(f"import {k}\n" in text for k in PARALLEL_KERNELS):
             # batch-parallel conv/pool kernels own the cores; each of their threads calls
             # sgemm, which must not start threads of its own (they would fight on the cores)
             return cls(ncores, 1)
-        return cls(ncores, None)
+        return cls(ncores, None, False, products, batch_at)
+
+    def threads(self, batch: int) -> int:
+        """The thread count for calls at batch size ``batch`` (the rule, memoised)."""
+        n = self.choice.get(batch)
+        if n is None:
+            if self.fixed is not None:
+                n = self.fixed
+            elif self.parallel and not self.products:   # prange loops alone: every core
+                n = self.ncores
+            else:
+                n = blas_threads_for(product_work(self.products, batch), self.ncores)
+            self.choice[batch] = n
+            _log(f"{'numba' if self.parallel else 'BLAS'} threads for batch size {batch}: "
+                 f"{n} (largest product {product_work(self.products, batch):.3g} "
+                 f"multiply-adds, {self.ncores} cores)")
+        return n
 
     def wrap(self, call):
         from .cpu.native import blas_set_threads
@@ -357,40 +434,17 @@ class _BlasThreadPolicy:
                 set_threads(fixed)
                 return call(arrays)
             return fixed_call
-        choice = self.choice
-        perf = time.perf_counter
+        choice, threads, at = self.choice, self.threads, self.batch_at
 
-        def tuned_call(arrays):
-            size = arrays[0].shape[0] if arrays and getattr(arrays[0], "ndim", 0) else 0
-            bucket = int(size).bit_length()
-            n = choice.get(bucket)
-            if n is not None:
-                set_threads(n)
-                return call(arrays)
-            n = self._next_trial(bucket)
-            set_threads(n)
-            t0 = perf()
-            out = call(arrays)
-            self._record(bucket, n, perf() - t0)
-            return out
-        return tuned_call
-
-    def _next_trial(self, bucket: int) -> int:
-        s = self.samples.setdefault(bucket, {1: [], self.ncores: []})
-        one, many = s[1], s[self.ncores]
-        return 1 if len(one) <= len(many) else self.ncores
-
-    def _record(self, bucket: int, n: int, seconds: float) -> None:
-        s = self.samples[bucket]
-        s[n].append(seconds)
-        if all(len(v) >= self.TRIALS + 1 for v in s.values()):
-            # the first call of each count is a warm-up (thread start, caches)
-            best = min(s, key=lambda k: sorted(s[k][1:])[len(s[k][1:]) // 2])
-            self.choice[bucket] = best
-            kind = "numba" if self.parallel else "BLAS"
-            _log(f"{kind} threads for calls of size ~{1 << max(bucket - 1, 0)}: {best} "
-                 f"(median s: " + ", ".join(f"{k}: {sorted(v[1:])[len(v[1:]) // 2]:.2e}"
-                                            for k, v in s.items()) + ")")
+        def ruled_call(arrays):
+            batch = 1
+            if at is not None and len(arrays) > at[0]:
+                shape = getattr(arrays[at[0]], "shape", ())
+                batch = shape[at[1]] if len(shape) > at[1] else 1
+            n = choice.get(batch)
+            set_threads(n if n is not None else threads(batch))
+            return call(arrays)
+        return ruled_call
 
 
 def _numba_threads_setter():

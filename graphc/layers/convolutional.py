@@ -1,9 +1,12 @@
-"""Convolutional layers (Keras 2): Conv1D, Conv2D, SeparableConv2D, DepthwiseConv2D,
-Conv2DTranspose, and the reshaping layers UpSampling1D/2D, ZeroPadding1D/2D, Cropping1D/2D.
+"""Convolutional layers (Keras 2): Conv1D, Conv2D, Conv3D, SeparableConv1D, SeparableConv2D,
+DepthwiseConv2D, Conv2DTranspose, Conv3DTranspose, and the reshaping layers UpSampling1D/2D/3D,
+ZeroPadding1D/2D/3D, Cropping1D/2D/3D.
 
 Kernels use Keras 2's layouts, so weights saved by Keras load unchanged: Conv2D
-``(kh, kw, in, filters)``, Conv2DTranspose ``(kh, kw, filters, in)``, depthwise kernels
-``(kh, kw, in, depth_multiplier)``. ``data_format`` is ``'channels_last'`` (batch, ..., channels)
+``(kh, kw, in, filters)``, Conv3D ``(kd, kh, kw, in, filters)``, Conv2DTranspose
+``(kh, kw, filters, in)``, Conv3DTranspose ``(kd, kh, kw, filters, in)``, depthwise kernels
+``(kh, kw, in, depth_multiplier)`` (``(k, in, depth_multiplier)`` for SeparableConv1D). The 3-D
+layers run on ``K.conv3d`` / ``K.conv3d_transpose``, compositions of natively compiled ops. ``data_format`` is ``'channels_last'`` (batch, ..., channels)
 or ``'channels_first'`` (batch, channels, ...); ``None`` means ``K.image_data_format()``.
 """
 from __future__ import annotations
@@ -16,11 +19,13 @@ from ..engine.base_layer import InputSpec, Layer, shape_text
 from ..legacy.layers import AtrousConvolution1D, AtrousConvolution2D
 from ..utils.conv_utils import conv_output_length, deconv_length  # noqa: F401 (pooling)
 
-__all__ = ['Conv1D', 'Conv2D', 'SeparableConv2D', 'DepthwiseConv2D', 'Conv2DTranspose',
-           'UpSampling1D', 'UpSampling2D', 'ZeroPadding1D', 'ZeroPadding2D', 'Cropping1D',
-           'Cropping2D', 'Convolution1D', 'Convolution2D', 'SeparableConvolution2D',
-           'Convolution2DTranspose', 'Deconvolution2D', 'Deconv2D', 'AtrousConv1D',
-           'AtrousConv2D']
+__all__ = ['Conv1D', 'Conv2D', 'Conv3D', 'SeparableConv1D', 'SeparableConv2D',
+           'DepthwiseConv2D', 'Conv2DTranspose', 'Conv3DTranspose', 'UpSampling1D',
+           'UpSampling2D', 'UpSampling3D', 'ZeroPadding1D', 'ZeroPadding2D', 'ZeroPadding3D',
+           'Cropping1D', 'Cropping2D', 'Cropping3D', 'Convolution1D', 'Convolution2D',
+           'Convolution3D', 'SeparableConvolution1D', 'SeparableConvolution2D',
+           'Convolution2DTranspose', 'Convolution3DTranspose', 'Deconvolution2D', 'Deconv2D',
+           'Deconvolution3D', 'Deconv3D', 'AtrousConv1D', 'AtrousConv2D']
 
 # -- argument helpers (shared with pooling.py) ------------------------------------------------
 
@@ -95,7 +100,7 @@ def _channel_axis(data_format):
 
 
 class _Conv(Layer):
-    """The shared implementation of Conv1D / Conv2D (``rank`` spatial axes)."""
+    """The shared implementation of Conv1D / Conv2D / Conv3D (``rank`` spatial axes)."""
 
     _paddings = ('valid', 'same')
 
@@ -164,6 +169,9 @@ class _Conv(Layer):
         if self.rank == 1:
             return K.conv1d(inputs, self.kernel, strides=self.strides[0], padding=self.padding,
                             data_format=self.data_format, dilation_rate=self.dilation_rate[0])
+        if self.rank == 3:
+            return K.conv3d(inputs, self.kernel, strides=self.strides, padding=self.padding,
+                            data_format=self.data_format, dilation_rate=self.dilation_rate)
         return K.conv2d(inputs, self.kernel, strides=self.strides, padding=self.padding,
                         data_format=self.data_format, dilation_rate=self.dilation_rate)
 
@@ -386,6 +394,155 @@ class Conv2DTranspose(Conv2D):
         return config
 
 
+def _check_static_spatial(layer, input_shape, spatial_axes):
+    """The 3-D layers need static spatial sizes (the batch may vary): say so by name."""
+    input_shape = tuple(input_shape)
+    if len(input_shape) == 5 and any(input_shape[a] is None for a in spatial_axes):
+        raise ValueError(f"{_owner(layer)} needs static depth, height and width, got input "
+                         f"shape {shape_text(input_shape)}; give them in `input_shape` (which "
+                         f"excludes the batch axis)")
+
+
+class Conv3D(_Conv):
+    """3-D convolution over volumes (e.g. video frames or scans).
+
+    Args:
+        filters: the number of output channels.
+        kernel_size: an int or 3 ints (depth, height, width) of the window.
+        strides: an int or 3 ints (default (1, 1, 1)).
+        padding: 'valid' or 'same' (output size ceil(input / strides)).
+        data_format: 'channels_last' ((batch, depth, rows, cols, channels)), 'channels_first'
+            ((batch, channels, depth, rows, cols)) or None (``K.image_data_format()``).
+        dilation_rate: an int or 3 ints.
+        activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer,
+        bias_regularizer, activity_regularizer, kernel_constraint, bias_constraint: as Conv2D.
+    Output: (batch, new_depth, new_rows, new_cols, filters) (channels_last). Kernel:
+        (kd, kh, kw, in, filters). The depth, height and width of the input must be static.
+
+    Example:
+        >>> Conv3D(8, 3, padding='same')(Input(shape=(4, 16, 16, 1)))._keras_shape
+        (None, 4, 16, 16, 8)
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding='valid',
+                 data_format=None, dilation_rate=(1, 1, 1), activation=None, use_bias=True,
+                 kernel_initializer='glorot_uniform', bias_initializer='zeros',
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(3, filters, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate,
+                         activation=activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer,
+                         bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
+                         **kwargs)
+
+    def build(self, input_shape):
+        self._check_input(input_shape)
+        _check_static_spatial(self, input_shape, _spatial_axes(3, self.data_format))
+        super().build(input_shape)
+
+
+class Conv3DTranspose(Conv3D):
+    """Transposed 3-D convolution ("deconvolution"): the gradient of Conv3D with respect to
+    its input, used to upsample volumes.
+
+    Args:
+        filters, kernel_size, strides, padding, data_format, activation, use_bias,
+        initializers / regularizers / constraints: as Conv3D (Keras 2 has no dilation here).
+        output_padding: None (Keras 2's default output size) or an int / 3 ints: the extra
+            entries on one side of each output axis; each must be smaller than its stride.
+    Output depth (output_padding None): depth * stride + max(kernel - stride, 0) ('valid') or
+        depth * stride ('same'); likewise rows and columns. Kernel: (kd, kh, kw, filters, in).
+
+    Example:
+        >>> y = Conv3DTranspose(4, 3, strides=2, padding='same')(Input(shape=(2, 4, 4, 8)))
+        >>> y._keras_shape
+        (None, 4, 8, 8, 4)
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1, 1), padding='valid',
+                 output_padding=None, data_format=None, activation=None, use_bias=True,
+                 kernel_initializer='glorot_uniform', bias_initializer='zeros',
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, activation=activation, use_bias=use_bias,
+                         kernel_initializer=kernel_initializer,
+                         bias_initializer=bias_initializer,
+                         kernel_regularizer=kernel_regularizer,
+                         bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer,
+                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
+                         **kwargs)
+        self.output_padding = None
+        if output_padding is not None:
+            self.output_padding = _normalize_tuple_min(output_padding, 3, 'output_padding',
+                                                       _owner(self), minimum=0)
+            for p, st in zip(self.output_padding, self.strides):
+                if p >= st:
+                    raise ValueError(f"{_owner(self)}: each output_padding "
+                                     f"{self.output_padding} must be smaller than its stride "
+                                     f"{self.strides}")
+
+    def _check_input(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != 5:
+            raise ValueError(f"{_owner(self)} expects inputs of rank 5, got shape "
+                             f"{shape_text(input_shape)}")
+
+    def build(self, input_shape):
+        self._check_input(input_shape)
+        _check_static_spatial(self, input_shape, _spatial_axes(3, self.data_format))
+        input_dim = self._input_channels(input_shape)
+        self.kernel = self.add_weight('kernel', self.kernel_size + (self.filters, input_dim),
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight('bias', (self.filters,),
+                                        initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
+        self.input_spec = InputSpec(ndim=5, axes={_channel_axis(self.data_format): input_dim})
+        self.built = True
+
+    def _spatial_output(self, spatial):
+        ops = self.output_padding or (None,) * 3
+        return tuple(deconv_length(n, s, k, self.padding, p)
+                     for n, k, s, p in zip(spatial, self.kernel_size, self.strides, ops))
+
+    def _convolve(self, inputs):
+        shape = K.int_shape(inputs)
+        spatial = shape[1:4] if self.data_format == 'channels_last' else shape[2:]
+        return K.conv3d_transpose(inputs, self.kernel, self._spatial_output(spatial),
+                                  strides=self.strides, padding=self.padding,
+                                  data_format=self.data_format)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop('dilation_rate')
+        config['output_padding'] = self.output_padding
+        return config
+
+
+def _normalize_tuple_min(value, n, name, owner, minimum):
+    """An int or ``n`` ints, each >= ``minimum`` -> a tuple of ``n`` ints."""
+    try:
+        out = (int(value),) * n if isinstance(value, (int, np.integer)) else \
+            tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        out = ()
+    if len(out) != n or any(v < minimum for v in out):
+        raise ValueError(f"{owner}: `{name}` must be an int or a tuple of {n} ints, each >= "
+                         f"{minimum}, got {value!r}")
+    return out
+
+
 class DepthwiseConv2D(Conv2D):
     """Depthwise 2-D convolution: each input channel is convolved with its own
     ``depth_multiplier`` filters (no mixing across channels).
@@ -466,7 +623,116 @@ class DepthwiseConv2D(Conv2D):
         return config
 
 
-class SeparableConv2D(Conv2D):
+class _Separable:
+    """What SeparableConv1D and SeparableConv2D add to Conv1D / Conv2D: a depthwise kernel
+    ``kernel_size + (in, depth_multiplier)`` and a pointwise kernel ``(1,) * rank +
+    (in * depth_multiplier, filters)`` in place of the kernel."""
+
+    def _init_separable(self, depth_multiplier, depthwise_initializer, pointwise_initializer,
+                        depthwise_regularizer, pointwise_regularizer, depthwise_constraint,
+                        pointwise_constraint):
+        if not isinstance(depth_multiplier, (int, np.integer)) or depth_multiplier < 1:
+            raise ValueError(f"{_owner(self)}: `depth_multiplier` must be a positive int, got "
+                             f"{depth_multiplier!r}")
+        self.depth_multiplier = int(depth_multiplier)
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
+
+    def build(self, input_shape):
+        self._check_input(input_shape)
+        input_dim = self._input_channels(input_shape)
+        self.depthwise_kernel = self.add_weight(
+            'depthwise_kernel', self.kernel_size + (input_dim, self.depth_multiplier),
+            initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint)
+        self.pointwise_kernel = self.add_weight(
+            'pointwise_kernel', (1,) * self.rank + (input_dim * self.depth_multiplier,
+                                                    self.filters),
+            initializer=self.pointwise_initializer, regularizer=self.pointwise_regularizer,
+            constraint=self.pointwise_constraint)
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight('bias', (self.filters,),
+                                        initializer=self.bias_initializer,
+                                        regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
+        self.input_spec = InputSpec(ndim=self.rank + 2,
+                                    axes={_channel_axis(self.data_format): input_dim})
+        self.built = True
+
+    def _convolve(self, inputs):
+        if self.rank == 1:
+            return K.separable_conv1d(inputs, self.depthwise_kernel, self.pointwise_kernel,
+                                      strides=self.strides[0], padding=self.padding,
+                                      data_format=self.data_format,
+                                      dilation_rate=self.dilation_rate[0])
+        return K.separable_conv2d(inputs, self.depthwise_kernel, self.pointwise_kernel,
+                                  strides=self.strides, padding=self.padding,
+                                  data_format=self.data_format,
+                                  dilation_rate=self.dilation_rate)
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ('kernel_initializer', 'kernel_regularizer', 'kernel_constraint'):
+            config.pop(key)
+        config['depth_multiplier'] = self.depth_multiplier
+        for part in ('depthwise', 'pointwise'):
+            config[f'{part}_initializer'] = initializers.serialize(
+                getattr(self, f'{part}_initializer'))
+            config[f'{part}_regularizer'] = regularizers.serialize(
+                getattr(self, f'{part}_regularizer'))
+            config[f'{part}_constraint'] = constraints.serialize(
+                getattr(self, f'{part}_constraint'))
+        return config
+
+
+class SeparableConv1D(_Separable, Conv1D):
+    """Depthwise separable 1-D convolution: a depthwise convolution of the steps (each channel
+    on its own, ``depth_multiplier`` filters per channel) followed by a pointwise (size-1)
+    convolution that mixes the channels.
+
+    Args:
+        filters, kernel_size, strides, dilation_rate, activation, use_bias, bias_initializer,
+        bias_regularizer, activity_regularizer, bias_constraint: as Conv1D.
+        padding: 'valid' or 'same'.
+        data_format: 'channels_last' (default, (batch, steps, channels)) or 'channels_first'.
+        depth_multiplier: depthwise output channels per input channel.
+        depthwise_initializer / _regularizer / _constraint: for the depthwise kernel
+            (kernel_size, in, depth_multiplier).
+        pointwise_initializer / _regularizer / _constraint: for the pointwise kernel
+            (1, in * depth_multiplier, filters).
+    Weights (in order): depthwise_kernel, pointwise_kernel, bias.
+
+    Example:
+        >>> SeparableConv1D(8, 3, padding='same')(Input(shape=(10, 4)))._keras_shape
+        (None, 10, 8)
+    """
+
+    _paddings = ('valid', 'same')
+
+    def __init__(self, filters, kernel_size, strides=1, padding='valid',
+                 data_format='channels_last', dilation_rate=1, depth_multiplier=1,
+                 activation=None, use_bias=True, depthwise_initializer='glorot_uniform',
+                 pointwise_initializer='glorot_uniform', bias_initializer='zeros',
+                 depthwise_regularizer=None, pointwise_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, depthwise_constraint=None,
+                 pointwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding,
+                         data_format=data_format, dilation_rate=dilation_rate,
+                         activation=activation, use_bias=use_bias,
+                         bias_initializer=bias_initializer, bias_regularizer=bias_regularizer,
+                         activity_regularizer=activity_regularizer,
+                         bias_constraint=bias_constraint, **kwargs)
+        self._init_separable(depth_multiplier, depthwise_initializer, pointwise_initializer,
+                             depthwise_regularizer, pointwise_regularizer,
+                             depthwise_constraint, pointwise_constraint)
+
+
+class SeparableConv2D(_Separable, Conv2D):
     """Depthwise separable 2-D convolution: a depthwise convolution (each channel on its own,
     ``depth_multiplier`` filters per channel) followed by a 1x1 pointwise convolution.
 
@@ -498,64 +764,21 @@ class SeparableConv2D(Conv2D):
                          bias_initializer=bias_initializer, bias_regularizer=bias_regularizer,
                          activity_regularizer=activity_regularizer,
                          bias_constraint=bias_constraint, **kwargs)
-        if not isinstance(depth_multiplier, (int, np.integer)) or depth_multiplier < 1:
-            raise ValueError(f"{_owner(self)}: `depth_multiplier` must be a positive int, got "
-                             f"{depth_multiplier!r}")
-        self.depth_multiplier = int(depth_multiplier)
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.pointwise_constraint = constraints.get(pointwise_constraint)
-
-    def build(self, input_shape):
-        self._check_input(input_shape)
-        input_dim = self._input_channels(input_shape)
-        self.depthwise_kernel = self.add_weight(
-            'depthwise_kernel', self.kernel_size + (input_dim, self.depth_multiplier),
-            initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,
-            constraint=self.depthwise_constraint)
-        self.pointwise_kernel = self.add_weight(
-            'pointwise_kernel', (1, 1, input_dim * self.depth_multiplier, self.filters),
-            initializer=self.pointwise_initializer, regularizer=self.pointwise_regularizer,
-            constraint=self.pointwise_constraint)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight('bias', (self.filters,),
-                                        initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
-        self.input_spec = InputSpec(ndim=4, axes={_channel_axis(self.data_format): input_dim})
-        self.built = True
-
-    def _convolve(self, inputs):
-        return K.separable_conv2d(inputs, self.depthwise_kernel, self.pointwise_kernel,
-                                  strides=self.strides, padding=self.padding,
-                                  data_format=self.data_format,
-                                  dilation_rate=self.dilation_rate)
-
-    def get_config(self):
-        config = super().get_config()
-        for key in ('kernel_initializer', 'kernel_regularizer', 'kernel_constraint'):
-            config.pop(key)
-        config['depth_multiplier'] = self.depth_multiplier
-        for part in ('depthwise', 'pointwise'):
-            config[f'{part}_initializer'] = initializers.serialize(
-                getattr(self, f'{part}_initializer'))
-            config[f'{part}_regularizer'] = regularizers.serialize(
-                getattr(self, f'{part}_regularizer'))
-            config[f'{part}_constraint'] = constraints.serialize(
-                getattr(self, f'{part}_constraint'))
-        return config
+        self._init_separable(depth_multiplier, depthwise_initializer, pointwise_initializer,
+                             depthwise_regularizer, pointwise_regularizer,
+                             depthwise_constraint, pointwise_constraint)
 
 
 # Keras 2 aliases.
 Convolution1D = Conv1D
 Convolution2D = Conv2D
+Convolution3D = Conv3D
+SeparableConvolution1D = SeparableConv1D
 SeparableConvolution2D = SeparableConv2D
 Convolution2DTranspose = Conv2DTranspose
+Convolution3DTranspose = Conv3DTranspose
 Deconvolution2D = Deconv2D = Conv2DTranspose
+Deconvolution3D = Deconv3D = Conv3DTranspose
 
 
 # -- upsampling, padding, cropping ------------------------------------------------------------
@@ -843,6 +1066,148 @@ class Cropping2D(Layer):
     def call(self, inputs):
         key = [slice(None)] * 4
         for ax, (a, b) in zip(self._axes(), self.cropping):
+            key[ax] = _crop_slice(a, b)
+        return inputs[tuple(key)]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(cropping=self.cropping, data_format=self.data_format)
+        return config
+
+
+def _triple_of_pairs(value, owner, name):
+    """An int, 3 ints or 3 pairs -> ((a, b), (c, d), (e, f)) of non-negative ints."""
+    try:
+        if isinstance(value, (int, np.integer)):
+            out = ((int(value),) * 2,) * 3
+        elif all(isinstance(v, (int, np.integer)) for v in value):
+            a, b, c = (int(v) for v in value)
+            out = ((a, a), (b, b), (c, c))
+        else:
+            (a, b), (c, d), (e, f) = value
+            out = ((int(a), int(b)), (int(c), int(d)), (int(e), int(f)))
+    except (TypeError, ValueError):
+        raise ValueError(f"{owner}: `{name}` must be an int, 3 ints or 3 pairs "
+                         f"((left_dim1, right_dim1), (left_dim2, right_dim2), (left_dim3, "
+                         f"right_dim3)), got {value!r}") from None
+    if any(v < 0 for p in out for v in p):
+        raise ValueError(f"{owner}: `{name}` entries must be >= 0, got {value!r}")
+    return out
+
+
+def _volume_axes(data_format):
+    return (1, 2, 3) if data_format == 'channels_last' else (2, 3, 4)
+
+
+class UpSampling3D(Layer):
+    """Repeat the entries of the three spatial axes (nearest-neighbour upsampling).
+
+    Args:
+        size: an int or 3 ints (depth, rows, cols) of factors (default (2, 2, 2)).
+        data_format: 'channels_last' / 'channels_first' / None.
+
+    Example:
+        >>> UpSampling3D((1, 2, 2))(Input(shape=(2, 3, 3, 4)))._keras_shape
+        (None, 2, 6, 6, 4)
+    """
+
+    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        owner = _owner(self)
+        self.size = _normalize_tuple(size, 3, 'size', owner)
+        self.data_format = _normalize_data_format(data_format, owner)
+        self.input_spec = InputSpec(ndim=5)
+
+    def compute_output_shape(self, input_shape):
+        out = list(input_shape)
+        for ax, f in zip(_volume_axes(self.data_format), self.size):
+            out[ax] = None if out[ax] is None else out[ax] * f
+        return tuple(out)
+
+    def call(self, inputs):
+        return K.resize_volumes(inputs, self.size[0], self.size[1], self.size[2],
+                                self.data_format)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(size=self.size, data_format=self.data_format)
+        return config
+
+
+class ZeroPadding3D(Layer):
+    """Zero-pad the three spatial axes of a volume batch.
+
+    Args:
+        padding: an int, 3 ints (symmetric per axis) or 3 pairs
+            ((left_dim1, right_dim1), (left_dim2, right_dim2), (left_dim3, right_dim3)).
+        data_format: 'channels_last' / 'channels_first' / None.
+
+    Example:
+        >>> ZeroPadding3D(1)(Input(shape=(2, 3, 3, 4)))._keras_shape
+        (None, 4, 5, 5, 4)
+    """
+
+    def __init__(self, padding=(1, 1, 1), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        owner = _owner(self)
+        self.padding = _triple_of_pairs(padding, owner, 'padding')
+        self.data_format = _normalize_data_format(data_format, owner)
+        self.input_spec = InputSpec(ndim=5)
+
+    def compute_output_shape(self, input_shape):
+        out = list(input_shape)
+        for ax, (a, b) in zip(_volume_axes(self.data_format), self.padding):
+            out[ax] = None if out[ax] is None else out[ax] + a + b
+        return tuple(out)
+
+    def call(self, inputs):
+        return K.spatial_3d_padding(inputs, padding=self.padding, data_format=self.data_format)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(padding=self.padding, data_format=self.data_format)
+        return config
+
+
+class Cropping3D(Layer):
+    """Remove entries from the borders of the three spatial axes of a volume batch.
+
+    Args:
+        cropping: an int, 3 ints (symmetric per axis) or 3 pairs
+            ((left_dim1, right_dim1), (left_dim2, right_dim2), (left_dim3, right_dim3));
+            default ((1, 1), (1, 1), (1, 1)).
+        data_format: 'channels_last' / 'channels_first' / None.
+
+    Example:
+        >>> Cropping3D(((1, 0), (1, 1), (0, 2)))(Input(shape=(3, 4, 5, 2)))._keras_shape
+        (None, 2, 2, 3, 2)
+    """
+
+    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        owner = _owner(self)
+        self.cropping = _triple_of_pairs(cropping, owner, 'cropping')
+        self.data_format = _normalize_data_format(data_format, owner)
+        self.input_spec = InputSpec(ndim=5)
+
+    def build(self, input_shape):
+        for ax, (a, b) in zip(_volume_axes(self.data_format), self.cropping):
+            n = input_shape[ax]
+            if n is not None and a + b >= n:
+                raise ValueError(f"{_owner(self)}: cropping {self.cropping} removes all {n} "
+                                 f"entries of axis {ax} of the input "
+                                 f"{shape_text(tuple(input_shape))}")
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        out = list(input_shape)
+        for ax, (a, b) in zip(_volume_axes(self.data_format), self.cropping):
+            out[ax] = None if out[ax] is None else out[ax] - a - b
+        return tuple(out)
+
+    def call(self, inputs):
+        key = [slice(None)] * 5
+        for ax, (a, b) in zip(_volume_axes(self.data_format), self.cropping):
             key[ax] = _crop_slice(a, b)
         return inputs[tuple(key)]
 

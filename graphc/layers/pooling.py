@@ -1,20 +1,23 @@
-"""Pooling layers (Keras 2): MaxPooling1D/2D, AveragePooling1D/2D and the global poolings
-GlobalMaxPooling1D/2D, GlobalAveragePooling1D/2D."""
+"""Pooling layers (Keras 2): MaxPooling1D/2D/3D, AveragePooling1D/2D/3D and the global
+poolings GlobalMaxPooling1D/2D/3D, GlobalAveragePooling1D/2D/3D."""
 from __future__ import annotations
 
 from .. import backend as K
 from ..engine.base_layer import InputSpec, Layer
-from .convolutional import (_check_window_fits, _normalize_data_format, _normalize_padding,
-                            _normalize_tuple, _owner, _spatial_axes, conv_output_length)
+from .convolutional import (_check_static_spatial, _check_window_fits, _normalize_data_format,
+                            _normalize_padding, _normalize_tuple, _owner, _spatial_axes,
+                            conv_output_length)
 
-__all__ = ['MaxPooling1D', 'MaxPooling2D', 'AveragePooling1D', 'AveragePooling2D',
-           'GlobalMaxPooling1D', 'GlobalMaxPooling2D', 'GlobalAveragePooling1D',
-           'GlobalAveragePooling2D', 'MaxPool1D', 'MaxPool2D', 'AvgPool1D', 'AvgPool2D',
-           'GlobalMaxPool1D', 'GlobalMaxPool2D', 'GlobalAvgPool1D', 'GlobalAvgPool2D']
+__all__ = ['MaxPooling1D', 'MaxPooling2D', 'MaxPooling3D', 'AveragePooling1D',
+           'AveragePooling2D', 'AveragePooling3D', 'GlobalMaxPooling1D', 'GlobalMaxPooling2D',
+           'GlobalMaxPooling3D', 'GlobalAveragePooling1D', 'GlobalAveragePooling2D',
+           'GlobalAveragePooling3D', 'MaxPool1D', 'MaxPool2D', 'MaxPool3D', 'AvgPool1D',
+           'AvgPool2D', 'AvgPool3D', 'GlobalMaxPool1D', 'GlobalMaxPool2D', 'GlobalMaxPool3D',
+           'GlobalAvgPool1D', 'GlobalAvgPool2D', 'GlobalAvgPool3D']
 
 
 class _Pooling(Layer):
-    """Shared implementation of the 1-D and 2-D max / average pooling layers."""
+    """Shared implementation of the 1-D, 2-D and 3-D max / average pooling layers."""
 
     rank = 2
     mode = 'max'
@@ -30,6 +33,8 @@ class _Pooling(Layer):
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def _check(self, input_shape):
+        if self.rank == 3:
+            _check_static_spatial(self, input_shape, _spatial_axes(3, self.data_format))
         _check_window_fits(self, tuple(input_shape), _spatial_axes(self.rank, self.data_format),
                            self.pool_size, (1,) * self.rank, self.padding, 'pool_size')
 
@@ -47,7 +52,7 @@ class _Pooling(Layer):
         return tuple(out)
 
     def call(self, inputs):
-        pool = K.pool1d if self.rank == 1 else K.pool2d
+        pool = {1: K.pool1d, 2: K.pool2d, 3: K.pool3d}[self.rank]
         size = self.pool_size[0] if self.rank == 1 else self.pool_size
         strides = self.strides[0] if self.rank == 1 else self.strides
         return pool(inputs, size, strides=strides, padding=self.padding,
@@ -132,6 +137,44 @@ class AveragePooling2D(_Pooling):
     rank, mode = 2, 'avg'
 
     def __init__(self, pool_size=(2, 2), strides=None, padding='valid', data_format=None,
+                 **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class MaxPooling3D(_Pooling):
+    """Max pooling over the depth, rows and columns of a volume batch.
+
+    Args:
+        pool_size: an int or 3 ints (default (2, 2, 2)).
+        strides: an int, 3 ints or None (pool_size).
+        padding: 'valid' or 'same'.
+        data_format: 'channels_last' / 'channels_first' / None (``K.image_data_format()``).
+    The depth, height and width of the input must be static.
+
+    Example:
+        >>> MaxPooling3D()(Input(shape=(4, 8, 8, 3)))._keras_shape
+        (None, 2, 4, 4, 3)
+    """
+
+    rank, mode = 3, 'max'
+
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding='valid', data_format=None,
+                 **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
+
+class AveragePooling3D(_Pooling):
+    """Average pooling over depth, rows and columns; arguments as MaxPooling3D. With
+    padding='same' the average counts only the input entries inside the window.
+
+    Example:
+        >>> AveragePooling3D(2, padding='same')(Input(shape=(3, 5, 5, 1)))._keras_shape
+        (None, 2, 3, 3, 1)
+    """
+
+    rank, mode = 3, 'avg'
+
+    def __init__(self, pool_size=(2, 2, 2), strides=None, padding='valid', data_format=None,
                  **kwargs):
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
@@ -227,6 +270,27 @@ class GlobalAveragePooling2D(_GlobalPooling):
     rank, mode = 2, 'avg'
 
 
+class GlobalMaxPooling3D(_GlobalPooling):
+    """The maximum over depth, rows and columns: -> (batch, channels).
+
+    Example:
+        >>> GlobalMaxPooling3D()(Input(shape=(2, 4, 4, 3)))._keras_shape
+        (None, 3)
+    """
+
+    rank, mode = 3, 'max'
+
+
+class GlobalAveragePooling3D(_GlobalPooling):
+    """The mean over depth, rows and columns: -> (batch, channels).
+
+    Example:
+        >>> GlobalAveragePooling3D(data_format='channels_first')(Input(shape=(3, 2, 4, 4)))
+    """
+
+    rank, mode = 3, 'avg'
+
+
 # Keras 2 aliases.
 MaxPool1D = MaxPooling1D
 MaxPool2D = MaxPooling2D
@@ -236,3 +300,7 @@ GlobalMaxPool1D = GlobalMaxPooling1D
 GlobalMaxPool2D = GlobalMaxPooling2D
 GlobalAvgPool1D = GlobalAveragePooling1D
 GlobalAvgPool2D = GlobalAveragePooling2D
+MaxPool3D = MaxPooling3D
+AvgPool3D = AveragePooling3D
+GlobalMaxPool3D = GlobalMaxPooling3D
+GlobalAvgPool3D = GlobalAveragePooling3D
