@@ -28,7 +28,6 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import time
@@ -146,11 +145,13 @@ def _size(shape) -> int:
 def kernel_cost(node, in_arrays, out_arrays) -> tuple[int, int]:
     """(FLOPs, bytes moved) of one run of ``node`` on these arrays.
 
-    Counting rules: contractions 2*M*N*K (convolutions and both their gradients: 2 * output
-    (gradient) elements * window * input channels); elementwise ops 1 per output element (a fused kernel: its body's op
-    count per element; a transcendental counts as 1); reductions 1 per input element;
-    softmax-like ops 5 per element; shape/view ops 0. Bytes = inputs read + outputs
-    written, once each (a lower bound for anything that re-reads memory).
+    An op whose definition states its cost (``OpDef.cost``: contractions 2*M*N*K,
+    convolutions and both their gradients 2 * output (gradient) elements * window * input
+    channels, softmax-like ops 5 per element) counts that; otherwise its kind decides:
+    elementwise ops 1 per output element (a fused kernel: its body's op count per element;
+    a transcendental counts as 1), reductions and nn ops 1 per input element, shape/view
+    ops 0. Bytes = inputs read + outputs written, once each (a lower bound for anything
+    that re-reads memory).
     """
     from .ir.ops import REGISTRY
     ins = [np.asarray(a) for a in in_arrays]
@@ -159,44 +160,19 @@ def kernel_cost(node, in_arrays, out_arrays) -> tuple[int, int]:
     out_n = max((a.size for a in outs), default=0)
     op = node.op
     kind = REGISTRY[op].kind if op in REGISTRY else "other"
-    flops = 0
-    if op in ("matmul", "dot") and len(ins) == 2:
-        a, b = ins
-        k = a.shape[-1] if a.ndim else 1
-        flops = 2 * out_n * k
-    elif op in ("tensordot", "batch_dot") and len(ins) == 2 and out_n:
-        a, b = ins
-        batch = a.shape[0] if op == "batch_dot" and a.ndim else 1
-        k = math.sqrt(max(a.size * b.size / (out_n * batch), 1.0))
-        flops = int(2 * out_n * k)
-    elif op in ("conv1d", "conv2d") and len(ins) >= 2:
-        kern = ins[1]
-        flops = 2 * out_n * (kern.size // max(kern.shape[-1], 1))
-    elif op.startswith(("conv1d_backprop", "conv2d_backprop")) and len(ins) == 3:
-        # both gradients of a convolution cost what the forward does: 2 * (elements of the
-        # output gradient) * window * input channels
-        kern, g = ins[1], ins[2]
-        flops = 2 * g.size * (kern.size // max(kern.shape[-1], 1))
-    elif op.startswith("depthwise_conv2d_backprop") and len(ins) == 3:
-        kern, g = ins[1], ins[2]
-        flops = 2 * g.size * _size(kern.shape[:-2])
-    elif op == "depthwise_conv2d" and len(ins) >= 2:
-        kern = ins[1]
-        flops = 2 * out_n * _size(kern.shape[:-2])
-    elif op == "conv2d_transpose" and len(ins) >= 2:
-        kern = ins[1]
-        flops = 2 * ins[0].size * (kern.size // max(kern.shape[-1], 1))
+    opdef = REGISTRY.get(op)
+    if opdef is not None and opdef.cost is not None:
+        flops = opdef.cost(node, ins, outs)
     elif op == "fused":
         body = node.attrs["body"]
         nops = sum(1 for m in body.nodes() if m.op not in _SOURCES)
         flops = nops * out_n
     elif kind == "elementwise":
         flops = out_n
-    elif kind == "reduction":
-        flops = (5 if "softmax" in op or "entropy" in op or op == "logsumexp" else 1) * \
-            max((a.size for a in ins), default=0)
-    elif kind == "nn":
+    elif kind in ("reduction", "nn"):
         flops = max((a.size for a in ins), default=0)
+    else:
+        flops = 0
     return int(flops), int(nbytes)
 
 

@@ -92,3 +92,30 @@ def test_every_reduction_the_cpu_folds_has_its_facts_in_its_definition():
     folded = [op for op, entry in LOWERINGS.items() if entry.emit is _emit_reduce]
     assert sorted(folded) == ["all", "any", "max", "mean", "min", "prod", "sum"]
     assert all(REGISTRY[op].reduction is not None for op in folded)
+
+
+def test_costs_live_in_the_op_definitions_and_the_profiler_counts_them():
+    import numpy as np
+    from graphc.ir import TensorType, apply, source
+    from graphc.ir.interpreter import evaluate
+    from graphc.profiler import kernel_cost
+    rng = np.random.default_rng(0)
+
+    def run(val):
+        ins = [rng.normal(size=i.shape).astype("float32") for i in val.node.inputs]
+        outs = evaluate([val], dict(zip(val.node.inputs, ins)))
+        return kernel_cost(val.node, ins, outs)[0]
+
+    def src(name, shape):
+        return source("input", TensorType("float32", shape), name=name)
+    x, w = src("x", (4, 6)), src("w", (6, 5))
+    assert REGISTRY["matmul"].cost is not None
+    assert run(apply("matmul", x, w)) == 2 * 4 * 5 * 6
+    assert run(apply("softmax", x, axis=-1)) == 5 * 24          # max, sub, exp, sum, div
+    assert run(apply("tanh", x)) == 24                           # the elementwise kind's rule
+    im, k = src("im", (2, 7, 7, 3)), src("k", (3, 3, 3, 4))
+    b = src("b", (4,))
+    conv = run(apply("conv2d", im, k))
+    assert conv == 2 * (2 * 5 * 5 * 4) * (3 * 3 * 3)
+    assert run(apply("conv2d_bias_act", im, k, b, activation="relu")) == conv
+    assert all(d.cost is None or callable(d.cost) for d in REGISTRY.values())

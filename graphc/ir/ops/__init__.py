@@ -100,6 +100,10 @@ class OpDef:
     normalize: Callable | None = None  # (in_types, attrs) -> canonical attrs (e.g. axes tuple)
     aliases: str | None = None    # "fresh" | "view" | "strided_view" | None (see above)
     reduction: Reduction | None = None   # a reduction's identity / combine (see Reduction)
+    # FLOPs of one run: cost(node, in_arrays, out_arrays) -> int; None: the rule of the op's
+    # kind (graphc.profiler.kernel_cost: 1 per output element of an elementwise op, 1 per
+    # input element of a reduction or an nn op, 0 for shape ops)
+    cost: Callable | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -125,9 +129,10 @@ def register(opdef: OpDef) -> OpDef:
 
 
 def defop(name, *, infer, reference, grad=None, kind="other", scalar=None, defaults=None,
-          doc="", num_outputs=1, normalize=None, aliases=None, reduction=None) -> OpDef:
+          doc="", num_outputs=1, normalize=None, aliases=None, reduction=None,
+          cost=None) -> OpDef:
     return register(OpDef(name, infer, reference, grad, kind, scalar, dict(defaults or {}), doc,
-                          num_outputs, normalize, aliases, reduction))
+                          num_outputs, normalize, aliases, reduction, cost))
 
 
 class OpError(ShapeError):

@@ -99,8 +99,26 @@ def _matmul_grad(node, gouts):
     return [da, db]
 
 
+def _product_cost(node, ins, outs) -> int:
+    """2 * M * N * K: two FLOPs per multiply-add, K the first operand's last axis."""
+    a = ins[0]
+    return 2 * max((o.size for o in outs), default=0) * (a.shape[-1] if a.ndim else 1)
+
+
+def _contraction_cost(node, ins, outs) -> int:
+    """2 * output elements * K, K recovered from the operand sizes (a.size * b.size =
+    out.size * K**2 for one batch entry of a product)."""
+    import math
+    a, b = ins[0], ins[1]
+    out_n = max((o.size for o in outs), default=0)
+    if not out_n:
+        return 0
+    batch = a.shape[0] if node.op == "batch_dot" and a.ndim else 1
+    return int(2 * out_n * math.sqrt(max(a.size * b.size / (out_n * batch), 1.0)))
+
+
 defop("matmul", infer=_matmul_infer, reference=_matmul_ref, grad=_matmul_grad,
-      kind="contraction",
+      kind="contraction", cost=_product_cost,
       doc="Matrix product with numpy semantics: 2-D, batched (leading dims broadcast), "
           "and 1-D operands (a vector is a row on the left, a column on the right).")
 
@@ -176,7 +194,7 @@ def _td_grad(node, gouts):
 
 
 defop("tensordot", infer=_td_infer, reference=_td_ref, grad=_td_grad, kind="contraction",
-      defaults={"axes": 2}, normalize=_td_normalize,
+      defaults={"axes": 2}, normalize=_td_normalize, cost=_contraction_cost,
       doc="numpy.tensordot: axes=N contracts the last N axes of a with the first N of b; "
           "axes=(axes_a, axes_b) pairs them explicitly. Output: a's free axes, then b's.")
 
@@ -218,6 +236,7 @@ def _dot_grad(node, gouts):
 
 
 defop("dot", infer=_dot_infer, reference=_dot_ref, grad=_dot_grad, kind="contraction",
+      cost=_product_cost,
       doc="Keras K.dot (Theano / numpy.dot semantics): contracts the last axis of x with the "
           "second-to-last axis of y (its only axis if y is 1-D); (2,3,4) . (7,4,5) -> "
           "(2,3,7,5).")
@@ -327,7 +346,7 @@ def _transpose_to_order(x, order):
 
 
 defop("batch_dot", infer=_bd_infer, reference=_bd_ref, grad=_bd_grad, kind="contraction",
-      defaults={"axes": None}, normalize=_bd_normalize,
+      defaults={"axes": None}, normalize=_bd_normalize, cost=_contraction_cost,
       doc="Keras 2 K.batch_dot: for each batch entry i, contract axis axes[0] of x[i] with axis "
           "axes[1] of y[i] (axes count the batch axis 0). Output: x's shape without the "
           "contracted axis, then y's without its batch and contracted axes; a rank-1 result "

@@ -347,6 +347,24 @@ def _geometry(rank, xshape_last, kshape, strides, padding, dilation):
     return _Geometry(xshape_last[1:-1], kshape[:rank], strides, dilation, padding)
 
 
+def _window(op, kernel) -> int:
+    """Multiply-adds per output element: the window times the input channels of a
+    convolution's kernel, the window alone for a depthwise one (no channel sum)."""
+    if op.startswith("depthwise"):
+        return int(np.prod(kernel.shape[:-2]))
+    return kernel.size // max(kernel.shape[-1], 1)
+
+
+def _conv_cost(op):
+    """FLOPs of ``op`` (or of either gradient when ``op`` is one): 2 per multiply-add, over
+    the output's elements -- for a gradient, the incoming gradient's (its third input)."""
+    base = op.split("_backprop")[0]
+    if "_backprop" in op:
+        return lambda node, ins, outs: 2 * ins[2].size * _window(base, ins[1])
+    return lambda node, ins, outs: 2 * max((o.size for o in outs), default=0) * \
+        _window(base, ins[1])
+
+
 def _def_conv_family(op, rank, paddings):
     """Define ``op``, ``op_backprop_input`` and ``op_backprop_filter``."""
     fwd, bwd_in, bwd_k, layout = _KERNELS[op]
@@ -416,15 +434,15 @@ def _def_conv_family(op, rank, paddings):
 
     pads = " | ".join(repr(p) for p in paddings)
     defop(op, infer=conv_infer, reference=conv_ref, grad=conv_grad, kind="nn",
-          defaults=defaults, normalize=normalize,
+          defaults=defaults, normalize=normalize, cost=_conv_cost(op),
           doc=f"{op}(x, kernel) {{strides, padding {pads}, dilation, data_format}}; "
               f"kernel layout {layout}.")
     defop(bpi, infer=bpi_infer, reference=bpi_ref, grad=bpi_grad, kind="nn",
-          defaults=defaults, normalize=normalize,
+          defaults=defaults, normalize=normalize, cost=_conv_cost(bpi),
           doc=f"{bpi}(x_like, kernel, grad): the gradient of {op} w.r.t. its input (x_like "
               f"gives the shape only).")
     defop(bpf, infer=bpf_infer, reference=bpf_ref, grad=bpf_grad, kind="nn",
-          defaults=defaults, normalize=normalize,
+          defaults=defaults, normalize=normalize, cost=_conv_cost(bpf),
           doc=f"{bpf}(x, kernel_like, grad): the gradient of {op} w.r.t. its kernel "
               f"(kernel_like gives the shape only).")
 
@@ -527,6 +545,7 @@ def _ct_grad(node, gouts):
 
 
 defop("conv2d_transpose", infer=_ct_infer, reference=_ct_ref, grad=_ct_grad, kind="nn",
+      cost=lambda node, ins, outs: 2 * ins[0].size * _window("conv2d", ins[1]),
       defaults={"output_shape": None, "strides": 1, "padding": "valid", "dilation": 1,
                 "data_format": "channels_last"},
       normalize=_ct_normalize,
@@ -852,6 +871,7 @@ def _cba_grad(node, gouts):
 
 
 defop("conv2d_bias_act", infer=_cba_infer, reference=_cba_ref, grad=_cba_grad, kind="nn",
+      cost=_conv_cost("conv2d"),
       defaults={"strides": 1, "padding": "valid", "dilation": 1,
                 "data_format": "channels_last", "activation": "linear"},
       normalize=_cba_normalize,

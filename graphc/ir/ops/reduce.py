@@ -87,6 +87,12 @@ def _axis_normalizer(op, allow_none=False):
     return normalize
 
 
+def _per_element(n: int):
+    """cost(): ``n`` FLOPs per element of the largest input (a softmax-like op: the max, the
+    subtraction, the exp, the sum and the division or log of each element)."""
+    return lambda node, ins, outs: n * max((a.size for a in ins), default=0)
+
+
 # -- mean, var, std ----------------------------------------------------------------------------
 
 def _mean_ref(x, axes=None, keepdims=False):
@@ -330,7 +336,7 @@ def _lse_infer(types, axes=None, keepdims=False):
     return reduce_infer("logsumexp")(types, axes=axes, keepdims=keepdims)
 
 
-defop("logsumexp", infer=_lse_infer, reference=_lse_ref, grad=_lse_grad, kind="reduction",
+defop("logsumexp", cost=_per_element(5), infer=_lse_infer, reference=_lse_ref, grad=_lse_grad, kind="reduction",
       defaults={"axes": None, "keepdims": False}, normalize=_axes_normalizer("logsumexp"),
       doc="log(sum(exp(x))) over axes, computed stably (max subtracted first).")
 
@@ -422,13 +428,13 @@ def _log_softmax_grad(node, gouts):
     return [apply("sub", g, apply("mul", apply("exp", y), total))]
 
 
-defop("softmax", infer=_float_axis_infer("softmax"),
+defop("softmax", cost=_per_element(5), infer=_float_axis_infer("softmax"),
       reference=lambda x, axis=-1: np.asarray(_softmax_np(x, axis), dtype=x.dtype),
       grad=_softmax_grad, kind="other", defaults={"axis": -1},
       normalize=_axis_normalizer("softmax"),
       doc="exp(x) / sum(exp(x)) along axis, computed stably.",
       aliases="fresh")
-defop("log_softmax", infer=_float_axis_infer("log_softmax"),
+defop("log_softmax", cost=_per_element(5), infer=_float_axis_infer("log_softmax"),
       reference=lambda x, axis=-1: np.asarray(_log_softmax_np(x, axis), dtype=x.dtype),
       grad=_log_softmax_grad, kind="other", defaults={"axis": -1},
       normalize=_axis_normalizer("log_softmax"),
@@ -476,7 +482,7 @@ def _xent_grad(node, gouts):
     return [unbroadcast(dx, x.type), unbroadcast(dt, t.type)]
 
 
-defop("softmax_cross_entropy", infer=_xent_infer, reference=_xent_ref, grad=_xent_grad,
+defop("softmax_cross_entropy", cost=_per_element(5), infer=_xent_infer, reference=_xent_ref, grad=_xent_grad,
       kind="other", defaults={"axis": -1}, normalize=_xent_normalize,
       doc="-sum(targets * log_softmax(logits)) along axis: the per-example categorical "
           "cross entropy of logits against one-hot or probability targets, stable for large "
@@ -549,7 +555,7 @@ def _sparse_grad(node, gouts):
     return [apply("mul", g, diff), None]
 
 
-defop("sparse_softmax_cross_entropy", infer=_sparse_infer, reference=_sparse_ref,
+defop("sparse_softmax_cross_entropy", cost=_per_element(5), infer=_sparse_infer, reference=_sparse_ref,
       grad=_sparse_grad, kind="other", defaults={"axis": -1}, normalize=_sparse_normalize,
       doc="-log_softmax(logits)[label] along axis, for integer labels; stable.")
 
@@ -578,7 +584,7 @@ def _sig_xent_infer(types):
                       broadcast_shapes(x.shape, t.shape, op="sigmoid_cross_entropy"))
 
 
-defop("sigmoid_cross_entropy", infer=_sig_xent_infer, reference=_sig_xent_ref,
+defop("sigmoid_cross_entropy", cost=_per_element(5), infer=_sig_xent_infer, reference=_sig_xent_ref,
       grad=_sig_xent_grad, kind="elementwise",
       scalar=lambda a: (f"(max({a[0]}, f32(0.0)) - {a[0]} * {a[1]} "
                         f"+ log1p(exp(-abs({a[0]}))))"),
