@@ -184,7 +184,7 @@ def blas_core() -> str | None:
     or None when it cannot be asked."""
     import ctypes
 
-    from graphc.codegen.cpu import native
+    from graphc.codegen.cpu import runtime as native
     lib = native.blas_library()
     if lib is None:
         return None

@@ -19,7 +19,7 @@ import contextlib
 import os
 import time
 
-from .cpu.threads import choose_threading_layer
+from .cpu.runtime.threads import choose_threading_layer
 from .executor import CompiledFunction
 
 __all__ = ["compile_graph", "CompiledFunction", "default_parallel"]

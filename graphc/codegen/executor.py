@@ -19,7 +19,7 @@ import numpy as np
 
 from ..ir.interpreter import RngStates, run_node
 from .cpu.lower import KERNEL_PREFIX, Program, PyStep, Segment, warn_fallback
-from .cpu.native import restore_fpenv
+from .cpu.runtime.fpenv import restore_fpenv
 
 logger = logging.getLogger("graphc.compile")
 
@@ -282,7 +282,7 @@ class CompiledFunction:
                 var.value = np.array(new)
 
 
-# kernels of graphc.codegen.cpu.kernels that call BLAS (the emitters import them by name)
+# kernels of graphc.codegen.cpu.runtime.kernels that call BLAS (the emitters import them by name)
 _BLAS_KERNELS = ("conv2d_fwd", "conv2d_bwd_input", "conv2d_bwd_filter")
 
 
@@ -375,7 +375,7 @@ class _BlasThreadPolicy:
         if "gemm(" not in text and not parallel and \
                 not any(f"import {k}" in text for k in _BLAS_KERNELS):
             return None
-        from .cpu import native
+        from .cpu.runtime import blas as native
         if native.blas_library() is None and not parallel:
             return None
         want = os.environ.get("GRAPHC_BLAS_THREADS", "auto").strip().lower()
@@ -426,7 +426,7 @@ class _BlasThreadPolicy:
         return n
 
     def wrap(self, call):
-        from .cpu.native import blas_set_threads
+        from .cpu.runtime.blas import blas_set_threads
         set_threads = _numba_threads_setter() if self.parallel else blas_set_threads
         fixed = self.fixed
         if fixed is not None:
@@ -453,7 +453,7 @@ def _numba_threads_setter():
     import threading
 
     import numba
-    from .cpu.native import blas_set_threads
+    from .cpu.runtime.blas import blas_set_threads
     last = _NUMBA_THREADS
     ident = threading.get_ident
 
@@ -486,12 +486,12 @@ def _compile_driver(disp, sig, key: str, name: str, kernels: frozenset) -> None:
     registered first. A record that is missing, unreadable, or does not name exactly the
     kernels the driver calls is not trusted: numba's cached copy is flushed, so the driver
     is typed again (its calls register their kernels), and the record is written from the
-    kernel symbols the new code declares (see ``cpu/linker.py``). The record is written
+    kernel symbols the new code declares (see ``cpu/runtime/linker.py``). The record is written
     only from code compiled by this call -- never from a driver that this process loaded
     from the cache, whose code declares nothing -- so it cannot lose a kernel.
     """
     from . import cache
-    from .cpu import linker
+    from .cpu.runtime import linker
     if sig in disp.overloads:         # compiled or loaded earlier in this process
         return
     disp.disable_compile(False)       # the same source may serve several signatures
@@ -541,7 +541,7 @@ def _kernels_called(program: Program, name: str) -> frozenset:
 def build(graph, program: Program, parallel: bool) -> CompiledFunction:
     """Load the generated module through the cache and compile every segment eagerly."""
     from . import cache
-    from .cpu.native import tune_malloc
+    from .cpu.runtime.arrays import tune_malloc
     tune_malloc()
     t0 = time.perf_counter()
     for kkey, ksrc in program.kernels.items():     # kcall finds them in sys.modules

@@ -9,7 +9,7 @@ import pytest
 
 from graphc.codegen import compile_graph
 from graphc.codegen import executor
-from graphc.codegen.cpu import native
+from graphc.codegen.cpu import runtime as native
 from graphc.codegen.executor import (WORK_PER_THREAD, _BlasThreadPolicy, _products,
                                      blas_threads_for, product_work)
 from graphc.ir import Graph, TensorType, apply, source

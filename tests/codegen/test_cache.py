@@ -21,7 +21,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(graphc.__file__)))
 NUMBA_SOURCE = textwrap.dedent('''
     import numpy as np
     from numba import njit
-    from graphc.codegen.cpu.mathlib import NJIT_OPTIONS, tanh_f32, sigmoid_f32
+    from graphc.codegen.cpu.runtime.mathlib import NJIT_OPTIONS, tanh_f32, sigmoid_f32
 
     @njit(cache=True, **NJIT_OPTIONS)
     def kernel(x, out):

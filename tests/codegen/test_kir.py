@@ -1,5 +1,5 @@
 """The kernel IR (graphc/codegen/kir.py, kir_passes.py) and the kernel calls of the CPU
-target (cpu/linker.py): identical code is one kernel, compiled once; drivers call kernels by
+target (cpu/runtime/linker.py): identical code is one kernel, compiled once; drivers call kernels by
 symbol; a later process reuses the kernels a first one compiled."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from numba import types
 
-from graphc.codegen.cpu.linker import parse_type
+from graphc.codegen.cpu.runtime.linker import parse_type
 from graphc.codegen.cpu.lower import lower
 from graphc.codegen.executor import build
 from graphc.codegen.kir import Driver, Inline, KernelCall, Module, Unit, names_of

@@ -8,7 +8,8 @@ import pytest
 from numba import njit, prange
 
 from graphc.codegen import compile_graph
-from graphc.codegen.cpu import kernels, native
+from graphc.codegen.cpu import runtime as native
+from graphc.codegen.cpu.runtime import kernels
 from graphc.codegen.cpu.lowering import native_supported
 from graphc.ir import Graph, TensorType, apply, evaluate, source
 from graphc.ir.autodiff import gradients
@@ -205,7 +206,7 @@ def test_bias_kernels_match_numpy(shape):
 
 
 def test_conv_graph_without_dense_gets_the_blas_thread_policy(monkeypatch):
-    from graphc.codegen.cpu import native
+    from graphc.codegen.cpu import runtime as native
     if native.blas_library() is None:
         pytest.skip("the BLAS library's thread count cannot be set here")
     monkeypatch.setenv("GRAPHC_BLAS_THREADS", "1")
@@ -321,7 +322,7 @@ def test_fused_epilogue_ops_compile_to_one_native_call_equal_to_the_reference(fm
 
 
 def test_programs_with_parallel_kernels_keep_blas_at_one_thread(monkeypatch):
-    from graphc.codegen.cpu import native
+    from graphc.codegen.cpu import runtime as native
     if native.blas_library() is None:
         pytest.skip("the BLAS library's thread count cannot be set here")
     monkeypatch.delenv("GRAPHC_BLAS_THREADS", raising=False)

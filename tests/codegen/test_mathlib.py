@@ -1,4 +1,4 @@
-"""graphc.codegen.cpu.mathlib: accuracy against numpy (float64) over the whole float32 range,
+"""graphc.codegen.cpu.runtime.mathlib: accuracy against numpy (float64) over the whole float32 range,
 special values, and that a fused loop over the functions vectorises."""
 import re
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from graphc.codegen.cpu import mathlib as M
+from graphc.codegen.cpu.runtime import mathlib as M
 
 F32_MAX = float(np.finfo(np.float32).max)
 F32_TINY = float(np.finfo(np.float32).tiny)

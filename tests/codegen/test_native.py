@@ -1,11 +1,11 @@
-"""graphc.codegen.cpu.native: the BLAS gemm intrinsic, FTZ/DAZ around generated functions,
+"""graphc.codegen.cpu.runtime (blas, fpenv, arrays): the BLAS gemm intrinsic, FTZ/DAZ around generated functions,
 the BLAS thread policy and the allocator setting."""
 import numpy as np
 import pytest
 from numba import njit
 
 from graphc.codegen import compile_graph
-from graphc.codegen.cpu import native
+from graphc.codegen.cpu import runtime as native
 from graphc.ir import Graph, TensorType, apply, constant, source
 
 

@@ -1,4 +1,4 @@
-"""graphc.codegen.cpu.native: the allocation / reshape / min-max intrinsics generated code
+"""graphc.codegen.cpu.runtime.arrays: the allocation / reshape / min-max intrinsics generated code
 uses instead of numba's library overloads (np.empty, .fill, .reshape, .ravel, max, min)."""
 import math
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from graphc.codegen.cpu.native import empty_c, fill_c, max2, min2, reshape_c, scale_c
+from graphc.codegen.cpu.runtime.arrays import empty_c, fill_c, max2, min2, reshape_c, scale_c
 
 
 @njit

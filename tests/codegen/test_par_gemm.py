@@ -7,7 +7,7 @@ import pytest
 from numba import njit
 
 from graphc.codegen import compile_graph
-from graphc.codegen.cpu import native
+from graphc.codegen.cpu import runtime as native
 from graphc.codegen.cpu.lower import lower
 from graphc.codegen.executor import _BlasThreadPolicy
 from graphc.ir import Graph, TensorType, apply, evaluate, source
@@ -114,7 +114,7 @@ def test_parallel_programs_tune_numba_threads_and_keep_blas_at_one(monkeypatch):
     fixed = _BlasThreadPolicy.for_program(prog)
     assert fixed.parallel and fixed.fixed == 1
     calls = []
-    fixed.wrap(lambda arrays: calls.append(native._BLAS_THREADS[0]))([np.zeros((2, 96))])
+    fixed.wrap(lambda arrays: calls.append(native.blas._BLAS_THREADS[0]))([np.zeros((2, 96))])
     assert calls == [1]
     serial = _BlasThreadPolicy.for_program(lower(g, parallel=False))
     assert serial is None or not serial.parallel

@@ -122,7 +122,7 @@ def test_parallel_in_place_update_matches_serial(monkeypatch, parallel):
 
 def test_parallel_compiles_prefer_tbb_then_workqueue_unless_the_user_chose(monkeypatch):
     import numba
-    from graphc.codegen.cpu import threads
+    from graphc.codegen.cpu.runtime import threads
     monkeypatch.setattr(numba.config, "THREADING_LAYER", "default")
     monkeypatch.setenv("NUMBA_THREADING_LAYER", "omp")
     threads.choose_threading_layer()
@@ -138,7 +138,7 @@ def test_parallel_compiles_prefer_tbb_then_workqueue_unless_the_user_chose(monke
 def test_tbb_layer_loads_where_the_tbb_package_is_installed():
     import importlib.util
     import platform
-    from graphc.codegen.cpu import threads
+    from graphc.codegen.cpu.runtime import threads
     if importlib.util.find_spec("tbb") is None and not (
             platform.system() == "Linux" and platform.machine() == "x86_64"):
         pytest.skip("the tbb dependency is only declared for x86-64 Linux and Windows")

@@ -7,7 +7,7 @@ floor ceil rint sign pow erf``). ``scalar_expr`` parses the template and rewrite
 
 * in a float32 node, every numeric literal becomes a float32 module constant (a Python float
   literal is float64 in numba and would promote the whole expression to float64), and the
-  transcendental functions map to graphc.codegen.cpu.mathlib's vectorisable float32 versions;
+  transcendental functions map to graphc.codegen.cpu.runtime.mathlib's vectorisable float32 versions;
 * in other nodes the functions map to numpy's (scalar libm calls in numba).
 
 The caller wraps the result in the cast to the node's output dtype.

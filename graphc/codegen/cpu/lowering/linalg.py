@@ -1,6 +1,6 @@
 """Lowerings of products: matmul, dot, tensordot and batch_dot.
 
-Float32 / float64 products of 2-D operands are one ``gemm`` call (graphc.codegen.cpu.native:
+Float32 / float64 products of 2-D operands are one ``gemm`` call (graphc.codegen.cpu.runtime.blas:
 sgemm / dgemm with transpose flags, no copies for C- or F-ordered operands), ``par_gemm``
 (one block per thread) when the product is large and the program runs parallel; other
 patterns go through ``np.dot``. tensordot and batch_dot move their contracted axes next to
@@ -52,7 +52,7 @@ def _gemm_may_be_large(shape, k) -> bool:
     """Whether a product of static output ``shape`` and inner dim ``k`` can reach
     native.PAR_GEMM_MIN_WORK multiply-adds (symbolic dims counted at the largest batch that
     size-switched loops consider); par_gemm itself checks the run-time size."""
-    from ..native import PAR_GEMM_MIN_WORK     # (imports numba)
+    from ..runtime.blas import PAR_GEMM_MIN_WORK     # (imports numba)
     work = 1
     for d in tuple(shape) + (k,):
         work *= d if isinstance(d, int) else PARALLEL_MAX_BATCH

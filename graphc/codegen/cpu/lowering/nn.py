@@ -1,6 +1,6 @@
 """Lowerings of the NN ops: convolutions (+ their backprop helpers), pooling, bias.
 
-Each lowering writes ONE call of a precompiled kernel of graphc.codegen.cpu.kernels into the
+Each lowering writes ONE call of a precompiled kernel of graphc.codegen.cpu.runtime.kernels into the
 generated segment; the geometry (output size, leading padding) is computed here at lowering
 time with the op's own rules (graphc.ir.ops.nn.conv_output_length / conv_pads), so the
 supported patterns are those with static spatial dims (the batch may be symbolic). Kernels
@@ -20,7 +20,7 @@ kernels with their bias / relu flags; ``conv2d_backprop_filter_pool`` has a kern
 from __future__ import annotations
 
 from ....ir.ops.nn import conv_output_length, conv_pads
-from ..threads import start_threads
+from ..runtime.threads import start_threads
 from .common import tuple_text
 from .registry import lowers
 
@@ -31,7 +31,7 @@ POOL_OPS = tuple(f"{kind}_pool{r}d{suffix}" for r in (1, 2)
                                       ("avg", ""), ("avg", "_grad")))
 
 
-# kernels of graphc.codegen.cpu.kernels that split the batch over threads (prange); the
+# kernels of graphc.codegen.cpu.runtime.kernels that split the batch over threads (prange); the
 # executor's BLAS policy keeps OpenBLAS at one thread in programs that call them
 PARALLEL_KERNELS = ("conv2d_fwd", "conv2d_bwd_input", "conv2d_bwd_filter", "max_pool_fwd",
                     "max_pool_grad", "conv2d_bwd_filter_pool")
@@ -47,7 +47,7 @@ _FLOATS = ("float32", "float64")
 
 
 def need(ctx, *names: str) -> None:
-    """Import kernels ``names`` from graphc.codegen.cpu.kernels into the generated module."""
+    """Import kernels ``names`` from graphc.codegen.cpu.runtime.kernels into the generated module."""
     if any(n in PARALLEL_KERNELS for n in names):
         start_threads()
     mod = ctx.module
@@ -55,7 +55,7 @@ def need(ctx, *names: str) -> None:
     for n in names:
         if n not in have:
             have.add(n)
-            mod.const_lines.append(f"from graphc.codegen.cpu.kernels import {n}")
+            mod.const_lines.append(f"from graphc.codegen.cpu.runtime.kernels import {n}")
 
 
 def _spatial(shape, data_format):

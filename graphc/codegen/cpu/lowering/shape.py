@@ -222,7 +222,7 @@ def _emit_concatenate(ctx, node):
     dims = shape_dims(ctx, names[0], xs[0])
     dims[axis] = ctx.hoist(" + ".join(f"{n}.shape[{axis}]" for n in names))
     dest = ctx.dest.get(id(out))
-    if dest is not None:        # a loop step's stacked output slot (emit_loop)
+    if dest is not None:        # a loop step's stacked output slot (lowering/loop.py)
         t, layout = dest[:2]
         check_dims(ctx, t, dims, "concatenate: the result does not fit its destination")
         ctx.dest_done.add(id(out))

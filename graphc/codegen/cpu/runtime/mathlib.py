@@ -8,7 +8,7 @@ uses them vectorises to ``<8 x float>`` (AVX2) or ``<16 x float>`` (AVX-512) cod
 
 Each function is an ``@njit(inline='always')`` scalar function of one float32 argument
 that returns float32 (``elu_f32(x, alpha)`` also takes a float32 ``alpha``). A
-generated kernel calls them by name, e.g. ``from graphc.codegen.cpu.mathlib import tanh_f32``.
+generated kernel calls them by name, e.g. ``from graphc.codegen.cpu.runtime.mathlib import tanh_f32``.
 
 Fast-math flags: use :data:`FASTMATH` for every kernel that calls these functions.
     ``inline='always'`` splices a function's numba IR into the caller, so the *caller's*
@@ -51,7 +51,7 @@ vectorisation.
 
 Measured on the dev machine (AMD EPYC, Zen 5, 2 cores, AVX-512; numba 0.68.1), the chain
 ``tanh(a*x + b) * sigmoid(x) + 0.5*x*x`` over 4M float32 (a=0.7, b=0.1), best of 7, with
-``python -m graphc.codegen.cpu.mathlib`` (see :func:`measure_chain`). "First version": tanh
+``python -m graphc.codegen.cpu.runtime.mathlib`` (see :func:`measure_chain`). "First version": tanh
 as expm1(2|x|) / (expm1(2|x|) + 2), sigmoid as the two-sided e**-|x| form, two divisions;
 "now": tanh a rational, sigmoid one-sided with a single power-of-two scale, the two
 divisions merged into one (see ``_div``); the machine is shared, so the best of three runs:
@@ -566,7 +566,7 @@ FUNCTIONS = {
 FUNCTION_NAMES = {name: fn.py_func.__name__ for name, fn in FUNCTIONS.items()}
 FUNCTION_NAMES["elu"] = "elu_f32"
 """Name -> the function's name in this module, for generated source:
-``from graphc.codegen.cpu.mathlib import {FUNCTION_NAMES['tanh']}``."""
+``from graphc.codegen.cpu.runtime.mathlib import {FUNCTION_NAMES['tanh']}``."""
 
 # Measured maxima (dense sweep of 2**24 + 0.2M float32 inputs, see the module docstring), rounded
 # up by <= 0.5 ulp; the same bounds held with and without FMA (NUMBA_CPU_FEATURES=-fma).

@@ -11,7 +11,7 @@ policy of their own: an input position ``i * stride - pad + tap * dilation`` out
 input is padding (zero for convolutions, skipped for pooling).
 
 Convolutions are im2col + GEMM: blocks of output rows are gathered into a column matrix and
-multiplied with ``gemm`` (graphc.codegen.cpu.native: one sgemm call with transpose flags, no
+multiplied with ``gemm`` (graphc.codegen.cpu.runtime.blas: one sgemm call with transpose flags, no
 copies of transposed operands); measured faster than direct loops for every layer of the
 benchmark convnet, except the filter gradient of a layer with a very short reduction (taps *
 channels <= ``_DIRECT_MAX_K``), which uses direct loops; a 3x3 convolution of a single-channel input (a grayscale
@@ -35,7 +35,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .native import fpenv_adopt, fpenv_get, ftz_exit, gemm
+from .blas import gemm
+from .fpenv import fpenv_adopt, fpenv_get, ftz_exit
 
 # elements of an im2col block plus its GEMM output (~512 KB of float32): both stay in L2
 # while the epilogue (bias, relu) or col2im works on them
