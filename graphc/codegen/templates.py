@@ -34,6 +34,26 @@ class TemplateRewriter(ast.NodeTransformer):
     def rewrite_call(self, name: str, node: ast.Call) -> ast.AST:
         raise NotImplementedError
 
+    @staticmethod
+    def wide_constant(name: str, node: ast.Call, compute_dtype: str | None) -> float | None:
+        """The exact value of ``f32(<number>)`` in a node that computes in float64, else None.
+
+        Templates write their constants ``f32(c)`` so that float32 nodes stay float32; a
+        float64 node must take ``c`` itself, not its float32 rounding (``relu``'s
+        ``max_value=0.1`` is 0.1, not 0.10000000149).
+        """
+        if name != "f32" or compute_dtype != "float64" or len(node.args) != 1:
+            return None
+        arg = node.args[0]
+        if isinstance(arg, ast.UnaryOp) and isinstance(arg.op, ast.USub):
+            value = TemplateRewriter.wide_constant(name, ast.Call(node.func, [arg.operand], []),
+                                                   compute_dtype)
+            return None if value is None else -value
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, (int, float)) and \
+                not isinstance(arg.value, bool):
+            return float(arg.value)
+        return None
+
     def unknown(self, name: str, node: ast.Call) -> TemplateError:
         """The error for a function name the target does not know."""
         return TemplateError(f"unknown function {name!r} in scalar template "

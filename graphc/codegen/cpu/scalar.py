@@ -99,6 +99,9 @@ class _Rewriter(TemplateRewriter):
         return node
 
     def rewrite_call(self, name, node):
+        wide = self.wide_constant(name, node, self.compute_dtype)
+        if wide is not None:
+            return ast.Constant(wide)           # a Python float: float64 in numba
         self.generic_visit(node)
         if name in CASTS:
             node.func = ast.parse(CASTS[name], mode="eval").body

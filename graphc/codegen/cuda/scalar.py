@@ -89,6 +89,9 @@ class _Rewriter(TemplateRewriter):
         return ast.Call(func=ast.parse(fn, mode="eval").body, args=[expr], keywords=[])
 
     def rewrite_call(self, name, node):
+        wide = self.wide_constant(name, node, self.compute_dtype)
+        if wide is not None:
+            return _parse(f"numba.float64({wide!r})")
         if name in CASTS:
             # a cast's literal argument keeps its exact value (f32(0.1) is the float32 0.1)
             node.args = [a if isinstance(a, ast.Constant) else self.visit(a) for a in node.args]

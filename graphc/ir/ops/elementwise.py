@@ -13,7 +13,8 @@ on numpy scalars):
 * input element expressions are atoms or parenthesised; a template is a call or is
   parenthesised, so templates nest by plain substitution;
 * every constant is written ``f32(c)``, so float32 inputs give a float32 value (numba would
-  widen ``x * 0.5`` to float64); float64 inputs stay float64;
+  widen ``x * 0.5`` to float64); in a node that computes in float64 the code generators read
+  ``f32(<number>)`` as ``c`` itself, not its float32 rounding (graphc/codegen/templates.py);
 * a generator converts a template's value to the node's output dtype. This matters only for
   integer inputs of float-valued ops (``div``, ``sqrt``, ...: the template computes in a wider
   float, the output is float32) and for ``clip`` of integers (float bounds, integer output).
