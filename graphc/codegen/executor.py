@@ -482,24 +482,28 @@ def _compile_driver(disp, sig, key: str, name: str, kernels: frozenset) -> None:
 
     ``kernels``: the kernel modules the driver calls (from the kernel IR). A driver loaded
     from numba's cache was typed in another process: the kernels it calls (stored beside it
-    as ``<key>.<name>.kcalls``: module and argument types per line) are loaded and
-    registered first. A record that is missing, unreadable, or does not name exactly the
+    as ``<key>.<name>.<signature digest>.kcalls``: module and argument types per line) are
+    loaded and registered first. A record that is missing, unreadable, or does not name exactly the
     kernels the driver calls is not trusted: numba's cached copy is flushed, so the driver
     is typed again (its calls register their kernels), and the record is written from the
     kernel symbols the new code declares (see ``cpu/runtime/linker.py``). The record is written
     only from code compiled by this call -- never from a driver that this process loaded
     from the cache, whose code declares nothing -- so it cannot lose a kernel.
     """
+    import hashlib
+
     from . import cache
     from .cpu.runtime import linker
     if sig in disp.overloads:         # compiled or loaded earlier in this process
         return
+    # one record per signature: the kernels' argument types follow the driver's
+    blob = f"{name}.{hashlib.sha256(str(sig).encode()).hexdigest()[:16]}.kcalls"
     disp.disable_compile(False)       # the same source may serve several signatures
     try:
         if not kernels:
             disp.compile(sig)
             return
-        record = cache.load_blob(key, f"{name}.kcalls")
+        record = cache.load_blob(key, blob)
         ok = record is not None
         if ok:
             try:
@@ -523,7 +527,7 @@ def _compile_driver(disp, sig, key: str, name: str, kernels: frozenset) -> None:
                                    f"{sorted(m for m, _ in calls)}, its kernel IR calls "
                                    f"{sorted(kernels)}")
             text = "\n".join("\t".join((m,) + tuple(t)) for m, t in calls)
-            cache.store_blob(key, f"{name}.kcalls", text.encode("utf-8"))
+            cache.store_blob(key, blob, text.encode("utf-8"))
     finally:
         disp.disable_compile()
 

@@ -1,6 +1,6 @@
-"""The record of the kernels a driver calls (``<key>.<seg>.kcalls`` beside the driver in the
-compile cache): a process that loads a driver from the cache registers exactly those kernels
-before the driver's code is loaded, so the record must never lose one.
+"""The record of the kernels a driver calls (``<key>.<seg>.<signature digest>.kcalls`` beside
+the driver in the compile cache): a process that loads a driver from the cache registers
+exactly those kernels before the driver's code is loaded, so the record must never lose one.
 
 Regression: a process that loaded a driver from the cache and then compiled the same graph
 again rewrote the record from the loaded code, which declares nothing -- an empty record --
