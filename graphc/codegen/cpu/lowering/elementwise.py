@@ -25,33 +25,59 @@ def _compute_dtype(node) -> str | None:
 
 
 def region_dims(ctx, shape, operands) -> list[str]:
-    """Run-time expressions of the region's dims (``operands``: (name, static shape))."""
+    """Run-time expressions of the region's dims (``operands``: (name, static shape)), and a
+    run-time check of every operand dim that is not known to fit (:func:`check_broadcast`):
+    it must equal the region's dim or be 1 (numpy's broadcasting rule). Generated code has
+    no bounds checks, so without it a ``(B, None) - (B, 3)`` fed a width of 2 would read past
+    the end of the operand."""
     r = len(shape)
     dims = []
     for k, d in enumerate(shape):
         if isinstance(d, int):
             dims.append(str(d))
-            continue
-        expr = None
-        aligned = []
+        else:
+            expr = None
+            aligned = []
+            for name, s in operands:
+                j = k - (r - len(s))
+                if j < 0:
+                    continue
+                if dims_equal(s[j], d):
+                    expr = f"{name}.shape[{j}]"
+                    break
+                if s[j] != 1:
+                    aligned.append(f"{name}.shape[{j}]")
+            if expr is None:
+                if not aligned:
+                    expr = "1"
+                else:
+                    expr = aligned[0]
+                    for a in aligned[1:]:
+                        expr = f"({expr} if {a} == 1 else {a})"
+            dims.append(ctx.hoist(expr))
+    check_broadcast(ctx, shape, operands, dims)
+    return dims
+
+
+def check_broadcast(ctx, shape, operands, dims) -> None:
+    """Emit the run-time check that each operand dim not known to fit the region's run-time
+    ``dims`` equals it or is 1 (see :func:`region_dims`)."""
+    r = len(shape)
+    for k, d in enumerate(shape):
         for name, s in operands:
             j = k - (r - len(s))
-            if j < 0:
+            if j < 0 or s[j] == 1 or dims_equal(s[j], d) or \
+                    (isinstance(s[j], int) and isinstance(d, int) and s[j] == d):
                 continue
-            if dims_equal(s[j], d):
-                expr = f"{name}.shape[{j}]"
-                break
-            if s[j] != 1:
-                aligned.append(f"{name}.shape[{j}]")
-        if expr is None:
-            if not aligned:
-                expr = "1"
-            else:
-                expr = aligned[0]
-                for a in aligned[1:]:
-                    expr = f"({expr} if {a} == 1 else {a})"
-        dims.append(ctx.hoist(expr))
-    return dims
+            got = f"{name}.shape[{j}]"
+            if got == dims[k]:
+                continue
+            ctx.line(f"if {got} != {dims[k]} and {got} != 1:")
+            ctx.line(f"    raise ValueError({_BROADCAST_ERROR!r})")
+
+
+_BROADCAST_ERROR = ("the operands of an elementwise operation do not broadcast: a dimension "
+                    "fed at run time is neither the result's size nor 1")
 
 
 def _offset(parent, begins, idx):
@@ -102,7 +128,12 @@ def emit_region(ctx, ext, body_inputs, nodes, body_outs, outs, shape=None, out_d
     for v_out, v_in in zip(ext, body_inputs):
         operands.append((ctx.name(v_out), v_out.shape, v_out))
         env[id(v_in)] = None                       # loaded inside the loop
-    dims = out_dims or region_dims(ctx, shape, [(n, s) for n, s, _ in operands])
+    named = [(n, s) for n, s, _ in operands]
+    if out_dims:
+        dims = out_dims
+        check_broadcast(ctx, shape, named, dims)
+    else:
+        dims = region_dims(ctx, shape, named)
     out_names = []
     out_layouts = []
     store_via: dict[int, tuple] = {}           # output position -> (parent, begins)
