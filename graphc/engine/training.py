@@ -44,6 +44,21 @@ def _is_library_loss(fn):
     return name is not None and getattr(losses, name, None) is fn
 
 
+def _check_user_loss_target(y, output_shape, fn, output_name):
+    """A user's loss takes targets of any size (its placeholder's sizes are unknown), but each
+    target axis must match the output's or be 1 (class indices): the compiled step broadcasts
+    the target against the output and must not read past the array's end."""
+    if output_shape is None or y is None:
+        return
+    for got, want in zip(y.shape[1:], output_shape[1:]):
+        if want is not None and got not in (1, want):
+            raise ValueError(f"A target array with shape {y.shape} was passed for output "
+                             f"{output_name!r} of shape {tuple(output_shape)} with the loss "
+                             f"{_fn_name(fn) or type(fn).__name__}: each axis of the target "
+                             f"must have the output's size or size 1 (e.g. class indices for "
+                             f"K.sparse_categorical_crossentropy)")
+
+
 def _collect_metrics(metrics, output_names):
     """One list of metrics per output, from a list (same for all) or a dict by output name."""
     if not metrics:
@@ -192,6 +207,7 @@ class Model(Network):
         self.targets, self._unweighted_outputs = [], []
         self._feed_targets, self._feed_output_names = [], []
         self._feed_output_shapes, self._feed_loss_fns = [], []
+        self._feed_user_loss_shapes = []     # the output's shape where a user's loss is fed
         for i, (y, name, fn) in enumerate(zip(self.outputs, names, loss_fns)):
             if i in skipped:
                 self.targets.append(None)
@@ -216,6 +232,7 @@ class Model(Network):
                 self._feed_output_names.append(name)
                 self._feed_output_shapes.append(feed_shape)
                 self._feed_loss_fns.append(fn)
+                self._feed_user_loss_shapes.append(None if _is_library_loss(fn) else shape)
             self.targets.append(target)
 
         # Sample weights.
@@ -481,6 +498,9 @@ class Model(Network):
                                             self._feed_output_names)
         ys = standardize_input_data(ys, self._feed_output_names, self._feed_output_shapes,
                                     check_batch_axis=False, exception_prefix='target')
+        for a, shape, fn, name in zip(ys, self._feed_user_loss_shapes, self._feed_loss_fns,
+                                      self._feed_output_names):
+            _check_user_loss_target(a, shape, fn, name)
         ys = [a.astype(t.dtype) if a.dtype.name != t.dtype else a
               for a, t in zip(ys, self._feed_targets)]
         sws = standardize_sample_or_class_weights(sample_weight, self._feed_output_names,

@@ -189,6 +189,9 @@ def test_a_custom_loss_using_sparse_categorical_crossentropy():
     np.testing.assert_allclose(model.evaluate(data, labels, verbose=0), expected, rtol=1e-5)
     history = model.fit(data, labels[:, None], epochs=2, batch_size=5, verbose=0)
     np.testing.assert_allclose(history.history['loss'][0], expected, rtol=1e-5)
+    # the target's sizes are unknown to the graph: one that cannot broadcast is refused
+    with pytest.raises(ValueError, match=r"shape \(5, 2\).*output's size or size 1"):
+        model.fit(data, np.zeros((5, 2)), verbose=0)
 
 
 def test_target_tensors_replace_the_targets():
