@@ -17,6 +17,16 @@ from .base_layer import InputSpec, Layer, Node, is_keras_tensor, static_shape
 from .input_layer import InputLayer
 
 
+def _unique(tensors):
+    """The tensors in order, each once (by identity)."""
+    seen, out = set(), []
+    for x in tensors:
+        if id(x) not in seen:
+            seen.add(id(x))
+            out.append(x)
+    return out
+
+
 def _node_key(layer, node_index):
     return f'{layer.name}_ib-{node_index}'
 
@@ -388,6 +398,24 @@ class Network(Layer):
                 out += layer.updates
         return out
 
+    def get_updates_for(self, inputs):
+        """As a layer's; the unconditional ones (``inputs=None``) include those of the layers
+        inside, so a nested model's own updates reach the model that calls it."""
+        updates = super().get_updates_for(inputs)
+        if inputs is None and (self.trainable or self.stateful):
+            for layer in self.layers:
+                updates += layer.get_updates_for(None)
+        return self._unique_updates(updates)
+
+    def get_losses_for(self, inputs):
+        """As a layer's; the unconditional ones (``inputs=None``) include those of the layers
+        inside: the weight regularizers of a nested model count in the outer model's loss."""
+        losses = super().get_losses_for(inputs)
+        if inputs is None:
+            for layer in self.layers:
+                losses += layer.get_losses_for(None)
+        return _unique(losses)
+
     @property
     def losses(self):
         """Losses of the layers (regularization) that belong to this model's graph."""
@@ -397,12 +425,7 @@ class Network(Layer):
                 losses += layer.get_losses_for(inputs)
             losses += layer.get_losses_for(None)
         losses += self._per_input_losses.get(None, [])
-        seen, out = set(), []
-        for x in losses:
-            if id(x) not in seen:
-                seen.add(id(x))
-                out.append(x)
-        return out
+        return _unique(losses)
 
     # -- running the graph on new tensors ----------------------------------------------------
     def call(self, inputs, mask=None):

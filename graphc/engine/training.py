@@ -9,6 +9,8 @@ batches calling it.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import backend as K
@@ -33,6 +35,28 @@ _CE_NAMES = ('crossentropy', 'ce')
 
 def _fn_name(fn):
     return getattr(fn, '__name__', None)
+
+
+def _is_library_loss(fn):
+    """Whether ``fn`` is one of graphc.losses' functions (whose target shapes are known)."""
+    from .. import losses
+    name = _fn_name(fn)
+    return name is not None and getattr(losses, name, None) is fn
+
+
+def _check_user_loss_target(y, output_shape, fn, output_name):
+    """A user's loss takes targets of any size (its placeholder's sizes are unknown), but each
+    target axis must match the output's or be 1 (class indices): the compiled step broadcasts
+    the target against the output and must not read past the array's end."""
+    if output_shape is None or y is None:
+        return
+    for got, want in zip(y.shape[1:], output_shape[1:]):
+        if want is not None and got not in (1, want):
+            raise ValueError(f"A target array with shape {y.shape} was passed for output "
+                             f"{output_name!r} of shape {tuple(output_shape)} with the loss "
+                             f"{_fn_name(fn) or type(fn).__name__}: each axis of the target "
+                             f"must have the output's size or size 1 (e.g. class indices for "
+                             f"K.sparse_categorical_crossentropy)")
 
 
 def _collect_metrics(metrics, output_names):
@@ -112,16 +136,30 @@ class Model(Network):
         names = self.output_names
 
         # Loss functions, one per output (None: the output is not trained).
-        if isinstance(loss, dict):
+        if loss is None or isinstance(loss, dict):
+            # No loss at all is a model trained on its add_loss losses only (Keras 2's VAE
+            # examples: ``vae.add_loss(vae_loss); vae.compile(optimizer='rmsprop')``).
+            loss = loss or {}
             unknown = sorted(set(loss) - set(names))
             if unknown:
                 raise ValueError(f"Unknown entries in the loss dictionary: {unknown}. Only "
                                  f"expected the following keys (the model's output names): "
                                  f"{names}")
-            loss_fns = [losses.get(loss[name]) if name in loss else None for name in names]
-            if all(f is None for f in loss_fns):
+            if not loss and not self.losses:
+                raise ValueError("compile() needs a loss, e.g. loss='mse' or "
+                                 "loss='categorical_crossentropy' (or losses added with "
+                                 "model.add_loss)")
+            if isinstance(loss, dict) and loss and not self.losses and \
+                    not any(name in loss for name in names):
                 raise ValueError(f"The loss dictionary names no model output; the outputs "
                                  f"are: {names}")
+            for name in names:
+                if name not in loss:
+                    warnings.warn(f'Output "{name}" missing from loss dictionary. We assume '
+                                  f'this was done on purpose, and we will not be expecting any '
+                                  f'data to be passed to "{name}" during training.',
+                                  stacklevel=3)
+            loss_fns = [losses.get(loss[name]) if name in loss else None for name in names]
         elif isinstance(loss, (list, tuple)):
             if len(loss) != n:
                 raise ValueError(f"When passing a list as loss, it should have one entry per "
@@ -166,9 +204,10 @@ class Model(Network):
                 raise ValueError(f"When passing a list as `target_tensors`, it should have one "
                                  f"entry per model output. The model has {n} outputs, but you "
                                  f"passed {len(target_tensors)} target tensors")
-        self.targets = []
+        self.targets, self._unweighted_outputs = [], []
         self._feed_targets, self._feed_output_names = [], []
         self._feed_output_shapes, self._feed_loss_fns = [], []
+        self._feed_user_loss_shapes = []     # the output's shape where a user's loss is fed
         for i, (y, name, fn) in enumerate(zip(self.outputs, names, loss_fns)):
             if i in skipped:
                 self.targets.append(None)
@@ -176,17 +215,24 @@ class Model(Network):
             shape = tuple(y._keras_shape) if hasattr(y, '_keras_shape') else K.int_shape(y)
             if _fn_name(fn) == 'sparse_categorical_crossentropy':
                 feed_shape = shape[:-1] + (1,)
+            elif not _is_library_loss(fn):
+                # A user's loss may take targets of any shape (e.g. class indices for
+                # K.sparse_categorical_crossentropy): only the rank is known, as in Keras 2.
+                feed_shape = (None,) * len(shape)
             else:
                 feed_shape = shape
-            if target_tensors is not None and target_tensors[i] is not None:
-                target = target_tensors[i]
+            given = target_tensors[i] if target_tensors is not None else None
+            if given is not None and not K.is_placeholder(given):
+                target = given             # computed in the graph: nothing to feed, no weights
+                self._unweighted_outputs.append(i)
             else:
-                target = K.placeholder(shape=(None,) + tuple(feed_shape[1:]), dtype=y.dtype,
-                                       name=f'{name}_target')
+                target = given if given is not None else K.placeholder(
+                    shape=(None,) + tuple(feed_shape[1:]), dtype=y.dtype, name=f'{name}_target')
                 self._feed_targets.append(target)
                 self._feed_output_names.append(name)
                 self._feed_output_shapes.append(feed_shape)
                 self._feed_loss_fns.append(fn)
+                self._feed_user_loss_shapes.append(None if _is_library_loss(fn) else shape)
             self.targets.append(target)
 
         # Sample weights.
@@ -210,7 +256,7 @@ class Model(Network):
         self._feed_sample_weight_modes = []
         self.sample_weights, self._feed_sample_weights = [], []
         for i, (name, mode) in enumerate(zip(names, modes)):
-            if i in skipped:
+            if i in skipped or i in self._unweighted_outputs:
                 self.sample_weights.append(None)
                 continue
             shape = (None, None) if mode == 'temporal' else (None,)
@@ -417,6 +463,25 @@ class Model(Network):
         self._finish_deferred(x)
         self._check_compiled()
         xs = self._standardize_x(x)
+        if y is None and not self._feed_targets:
+            # Every output is untrained (add_loss losses only) or has a target tensor.
+            if sample_weight is not None or class_weight is not None:
+                raise ValueError("sample_weight / class_weight weigh the targets of the "
+                                 "model's outputs, but this model takes no target data")
+            ys, weights = [], []
+        else:
+            ys, weights = self._standardize_targets(y, sample_weight, class_weight)
+        if check_array_lengths:
+            check_array_length_consistency(xs, ys, weights)
+        check_has_samples(where, xs + ys, self._data_names())
+        if self.stateful and batch_size and xs and xs[0].shape[0] % batch_size:
+            raise ValueError(f"In a stateful network, you should only pass inputs with a number "
+                             f"of samples that can be divided by the batch size. Found: "
+                             f"{xs[0].shape[0]} samples, batch size {batch_size}")
+        return xs, ys, weights
+
+    def _standardize_targets(self, y, sample_weight, class_weight):
+        """The target arrays and the per-sample weights, in the order of the fed targets."""
         if y is None:
             raise ValueError("No target data (y) given; fit / evaluate / train_on_batch need "
                              "targets for the model's outputs")
@@ -433,6 +498,9 @@ class Model(Network):
                                             self._feed_output_names)
         ys = standardize_input_data(ys, self._feed_output_names, self._feed_output_shapes,
                                     check_batch_axis=False, exception_prefix='target')
+        for a, shape, fn, name in zip(ys, self._feed_user_loss_shapes, self._feed_loss_fns,
+                                      self._feed_output_names):
+            _check_user_loss_target(a, shape, fn, name)
         ys = [a.astype(t.dtype) if a.dtype.name != t.dtype else a
               for a, t in zip(ys, self._feed_targets)]
         sws = standardize_sample_or_class_weights(sample_weight, self._feed_output_names,
@@ -441,14 +509,7 @@ class Model(Network):
                                                   'class_weight')
         weights = [standardize_weights(ref, sw, cw, mode) for ref, sw, cw, mode
                    in zip(ys, sws, cws, self._feed_sample_weight_modes)]
-        if check_array_lengths:
-            check_array_length_consistency(xs, ys, weights)
-        check_has_samples(where, xs + ys, self._data_names())
-        if self.stateful and batch_size and xs and xs[0].shape[0] % batch_size:
-            raise ValueError(f"In a stateful network, you should only pass inputs with a number "
-                             f"of samples that can be divided by the batch size. Found: "
-                             f"{xs[0].shape[0]} samples, batch size {batch_size}")
-        return xs, ys, weights
+        return ys, weights
 
     def _out_labels(self):
         return list(self.metrics_names)

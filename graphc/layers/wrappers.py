@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .. import backend as K
-from ..engine.base_layer import InputSpec, Layer, is_keras_tensor, shape_text
+from ..engine.base_layer import InputSpec, Layer, _object_key, is_keras_tensor, shape_text
+from ..ir.ops import apply
 from ..utils.generic_utils import has_arg
 
 __all__ = ['Wrapper', 'TimeDistributed', 'Bidirectional']
@@ -61,13 +62,22 @@ class Wrapper(Layer):
 
     @property
     def updates(self):
+        if not self.trainable and not self.stateful:
+            return []
         return [u for la in self._inner() for u in la.updates] + super().updates
+
+    def _inner_inputs(self, inputs):
+        """The tensors the wrapped layer was called on for the wrapper's ``inputs`` (a wrapper
+        that reshapes its input, as TimeDistributed, records them in ``_input_map``)."""
+        if inputs is None:
+            return None
+        return getattr(self, '_input_map', {}).get(_object_key(inputs), inputs)
 
     def get_updates_for(self, inputs):
         inner = []
         if self.trainable or self.stateful:
             for la in self._inner():
-                inner += la.get_updates_for(inputs)
+                inner += la.get_updates_for(self._inner_inputs(inputs))
         return inner + super().get_updates_for(inputs)
 
     @property
@@ -75,7 +85,8 @@ class Wrapper(Layer):
         return [x for la in self._inner() for x in la.losses] + list(self._losses)
 
     def get_losses_for(self, inputs):
-        inner = [x for la in self._inner() for x in la.get_losses_for(inputs)]
+        inner = [x for la in self._inner()
+                 for x in la.get_losses_for(self._inner_inputs(inputs))]
         return inner + super().get_losses_for(inputs)
 
     def get_config(self):
@@ -127,29 +138,50 @@ class TimeDistributed(Wrapper):
         child = self.layer.compute_output_shape(self._child_shape(input_shape))
         return (child[0], input_shape[1]) + tuple(child[1:])
 
+    def _folds(self, shape):
+        """Whether the time axis can be folded into the batch (sizes of each step known)."""
+        out_inner = tuple(self.compute_output_shape(shape)[2:])
+        return all(d is not None for d in tuple(shape[2:]) + out_inner)
+
+    def _unfold(self, y, inputs, shape):
+        """``y`` of shape (batch * time, ...) back to (batch, time, ...)."""
+        rest = tuple(K.int_shape(y)[1:])
+        if shape[1] is not None:
+            return K.reshape(y, (-1, shape[1]) + rest)
+        if shape[0] is not None:
+            return K.reshape(y, (shape[0], -1) + rest)
+        # Batch and time both unknown: the run-time (batch, time) is the input's.
+        if rest == tuple(shape[2:]):
+            like = inputs
+        else:
+            like = inputs[(slice(None), slice(None)) + (0,) * (len(shape) - 2)]   # (B, T)
+            like = K.cast(like, K.floatx()) * 0.
+            for _ in rest:
+                like = K.expand_dims(like, -1)
+            if rest:
+                like = like + K.constant(0., shape=rest)   # broadcast: (batch, time) + rest
+        return apply('reshape_like', y, like)
+
     def call(self, inputs, training=None, mask=None):
         kwargs = {}
         if has_arg(self.layer.call, 'training'):
             kwargs['training'] = training
         shape = K.int_shape(inputs)
-        inner = shape[2:]
-        out_inner = tuple(self.compute_output_shape(shape)[2:])
         timesteps = shape[1]
-        reshape_ok = all(d is not None for d in inner) and all(d is not None for d in out_inner)
-        if reshape_ok and (timesteps is not None or shape[0] is not None):
+        if self._folds(shape):
             # Fold time into the batch: one call of the layer on (batch * time, ...).
-            x = K.reshape(inputs, (-1,) + tuple(inner))
+            x = K.reshape(inputs, (-1,) + tuple(shape[2:]))
+            # The layer's updates and losses are keyed by x: found again through the map.
+            self._input_map = getattr(self, '_input_map', {})
+            self._input_map[_object_key(inputs)] = x
             if mask is not None and has_arg(self.layer.call, 'mask'):
-                kwargs['mask'] = K.reshape(mask, (-1,))
+                kwargs['mask'] = _fold_mask(mask)
             y = self.layer.call(x, **kwargs)
             uses_lp = getattr(y, '_uses_learning_phase', False)
-            if timesteps is not None:
-                out = K.reshape(y, (-1, timesteps) + out_inner)
-            else:
-                out = K.reshape(y, (shape[0], -1) + out_inner)
+            out = self._unfold(y, inputs, shape)
         else:
-            # Unknown sizes: a loop over the time steps (the layer must not draw random
-            # numbers per step, e.g. no Dropout inside).
+            # Unknown sizes inside a step: a loop over the time steps (the layer must not
+            # draw random numbers per step, e.g. no Dropout inside).
             def step(x_t, _states):
                 return self.layer.call(x_t, **kwargs), []
             _, out, _ = K.rnn(step, inputs, [], input_length=timesteps)
@@ -159,7 +191,36 @@ class TimeDistributed(Wrapper):
         return out
 
     def compute_mask(self, inputs, mask=None):
-        return mask
+        """The wrapped layer's mask of each step (e.g. Masking's, shape (batch, time, ...));
+        else the input mask reduced to (batch, time); else None (as tf.keras)."""
+        shape = K.int_shape(inputs)
+        inner_mask = None
+        if self._folds(shape):
+            inner_in = None
+            if mask is not None and self.layer.supports_masking:
+                inner_in = _fold_mask(mask)
+            if inner_in is not None or type(self.layer).compute_mask is not Layer.compute_mask:
+                x = getattr(self, '_input_map', {}).get(_object_key(inputs))
+                if x is None:
+                    x = K.reshape(inputs, (-1,) + tuple(shape[2:]))
+                inner_mask = self.layer.compute_mask(x, inner_in)
+        if isinstance(inner_mask, list):       # e.g. an RNN returning its states
+            inner_mask = inner_mask[0]
+        if inner_mask is None or any(d is None for d in K.int_shape(inner_mask)[1:]):
+            if mask is None:
+                return None
+            while K.ndim(mask) > 2:
+                mask = K.any(mask, axis=-1)
+            return mask
+        return self._unfold(inner_mask, inputs, shape)
+
+
+def _fold_mask(mask):
+    """A (batch, time, ...) mask as (batch * time, ...) for the wrapped layer."""
+    rest = tuple(K.int_shape(mask)[2:])
+    if any(d is None for d in rest):
+        return None
+    return K.reshape(mask, (-1,) + rest)
 
 
 class Bidirectional(Wrapper):
