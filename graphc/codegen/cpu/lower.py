@@ -434,7 +434,7 @@ def _is_view(op: str) -> bool:
 def _inplace_candidates(graph: Graph, nodes: list[Node]) -> dict[int, Value]:
     """Updates whose new value an elementwise kernel of the last segment may write straight
     into the variable's storage: no node after that kernel reads the variable (or a view of
-    it), and the variable is not itself an output. The kernel reads its own inputs element by
+    it), and neither the variable nor a view of it is an output. The kernel reads its own inputs element by
     element before writing that element, so reading the old value inside it is safe."""
     roots: dict[int, int] = {}                     # id(value) -> node id of the root variable
     for n in graph.nodes():
@@ -449,8 +449,10 @@ def _inplace_candidates(graph: Graph, nodes: list[Node]) -> dict[int, Value]:
             r = roots.get(id(v))
             if r is not None:
                 last_read[r] = i
-    for _, new in graph.updates:                  # commits read update values at the end
-        r = roots.get(id(new))
+    # commits read update values at the end, and outputs are read after the step: an output
+    # that is a view of a variable must see the value from before the update
+    for v in [new for _, new in graph.updates] + list(graph.outputs):
+        r = roots.get(id(v))
         if r is not None:
             last_read[r] = len(nodes)
     outputs = {id(v) for v in graph.outputs}
