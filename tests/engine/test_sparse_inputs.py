@@ -225,3 +225,21 @@ def test_sparse_inputs_do_not_import_scipy():
     out = subprocess.run([sys.executable, '-c', _WITHOUT_SCIPY], capture_output=True,
                          text=True)
     assert out.returncode == 0 and out.stdout.strip() == 'ok', out.stderr[-2000:]
+
+
+def test_generators_may_yield_sparse_batches():
+    x, y = _data()
+    start = _model().get_weights()
+
+    def batches(xs, ys):
+        while True:
+            for i in range(0, N, 10):
+                yield xs[i:i + 10], ys[i:i + 10]
+    results = []
+    for xs, ys in ((x, sp.csr_matrix(y)), (x.toarray(), y)):
+        model = _model(start)
+        model.fit_generator(batches(xs, ys), steps_per_epoch=2, epochs=1, verbose=0)
+        results.append((model.evaluate_generator(batches(xs, ys), steps=2),
+                        model.predict_generator((b for b, _ in batches(xs, ys)), steps=2)))
+    assert results[0][0] == pytest.approx(results[1][0], rel=1e-6)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-6)
