@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-import graphc
 from graphc import backend as K
 from graphc.layers import Dense, Embedding, Flatten, Input
 from graphc.models import Model, Sequential, load_model, model_from_json
