@@ -90,9 +90,13 @@ def make_function(inputs, outputs, updates=None, **kwargs) -> Function:
         if isinstance(pair, (list, tuple)) and len(pair) == 2 and isinstance(pair[1], Value):
             roots.append(pair[1])
     printed, hosts = _scan(roots)
+    sparse = isinstance(inputs, (list, tuple)) and \
+        any(getattr(v, "_is_sparse", False) for v in inputs)
     if not printed and not hosts:
-        return Function(inputs, outputs, updates=updates, **kwargs)
-    return StagedFunction(inputs, out_list, updates, printed, hosts, **kwargs)
+        cls = SparseFedFunction if sparse else Function
+        return cls(inputs, outputs, updates=updates, **kwargs)
+    cls = SparseFedStagedFunction if sparse else StagedFunction
+    return cls(inputs, out_list, updates, printed, hosts, **kwargs)
 
 
 class StagedFunction(Function):
@@ -150,3 +154,22 @@ class StagedFunction(Function):
             sys.stdout.write(f"{v._print_message}{value}\n")
         sys.stdout.flush()
         return outs[:self._n_user_outputs]
+
+
+class _DensifiesFeeds:
+    """Densifies the scipy.sparse matrices fed to a function with a sparse placeholder among
+    its inputs (graphc has no sparse tensors), then calls it as usual."""
+
+    def __call__(self, inputs):
+        from ..utils.sparse_utils import densify_all
+        if isinstance(inputs, (list, tuple, dict)):
+            inputs = densify_all(inputs)
+        return super().__call__(inputs)
+
+
+class SparseFedFunction(_DensifiesFeeds, Function):
+    """A Function taking scipy.sparse matrices for its sparse placeholders."""
+
+
+class SparseFedStagedFunction(_DensifiesFeeds, StagedFunction):
+    """A StagedFunction taking scipy.sparse matrices for its sparse placeholders."""

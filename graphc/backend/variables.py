@@ -56,7 +56,10 @@ def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None) -> V
             named symbols (``N1``, ``N2``, ...) that are bound at call time.
         ndim: the rank, when ``shape`` is not given (all dims unknown).
         dtype: default ``floatx()``.
-        sparse: not supported by graphc (an error).
+        sparse: declare the input sparse. graphc has no sparse tensors: the placeholder is
+            dense and remembers the declaration (``K.is_sparse(x)`` is True). A function
+            taking it accepts scipy.sparse matrices, densified on each call; numpy arrays
+            work too.
         name: a name for dumps and errors (unique names are made by default).
     Returns:
         A Value of op ``input``.
@@ -65,9 +68,11 @@ def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None) -> V
         >>> x = K.placeholder(shape=(None, 784))
         >>> x.shape
         ('B', 784)
+        >>> s = K.placeholder(shape=(None, 3), sparse=True)
+        >>> f = K.function([s], [K.sum(K.to_dense(s), axis=1)])
+        >>> f([scipy.sparse.csr_matrix(np.eye(3))])
+        [array([1., 1., 1.], dtype=float32)]
     """
-    if sparse:
-        raise NotImplementedError("graphc has no sparse tensors; use a dense placeholder")
     if shape is None:
         if ndim is None:
             raise ValueError("K.placeholder needs a shape or an ndim")
@@ -89,6 +94,8 @@ def placeholder(shape=None, ndim=None, dtype=None, sparse=False, name=None) -> V
     x = source("input", t, name=name or _unique("placeholder", _placeholder_names))
     x._keras_shape = keras_shape
     x._uses_learning_phase = False
+    if sparse:
+        x._is_sparse = True
     return x
 
 
@@ -115,12 +122,20 @@ def is_keras_tensor(x) -> bool:
 
 
 def is_sparse(x) -> bool:
-    """Always False: graphc has no sparse tensors."""
-    return False
+    """True if ``x`` is a placeholder declared sparse (``K.placeholder(sparse=True)``, an
+    ``Input(..., sparse=True)``); its values are dense all the same (graphc has no sparse
+    tensors).
+
+    Example:
+        >>> K.is_sparse(K.placeholder((None, 3), sparse=True)), K.is_sparse(K.ones((2,)))
+        (True, False)
+    """
+    return bool(getattr(x, "_is_sparse", False))
 
 
 def to_dense(x):
-    """``x`` itself (graphc tensors are dense)."""
+    """``x`` itself: graphc tensors are dense, also a sparse placeholder's value (its
+    scipy.sparse data is densified when fed)."""
     return x
 
 

@@ -18,7 +18,9 @@ class InputLayer(Layer):
         batch_input_shape: the full shape including the batch axis (instead of the above).
         dtype: the placeholder's dtype (default floatx).
         input_tensor: an existing tensor to use instead of a new placeholder.
-        sparse: not supported (a clear error if True).
+        sparse: declare the input sparse: its placeholder is dense (graphc has no sparse
+            tensors) and remembers it (``K.is_sparse``); scipy.sparse matrices given to fit /
+            evaluate / predict are densified one batch at a time. Kept in the config.
         name: the layer's name.
 
     Example:
@@ -32,12 +34,9 @@ class InputLayer(Layer):
         if not name:
             name = f'input_{K.get_uid("input")}'
         super().__init__(dtype=dtype, name=name)
-        if sparse:
-            raise ValueError("graphc does not support sparse inputs (InputLayer sparse=True); "
-                             "feed dense numpy arrays")
         self.trainable = False
         self.built = True
-        self.sparse = False
+        self.sparse = bool(sparse)
         if input_shape is not None and batch_input_shape is not None:
             raise ValueError(f"InputLayer {name}: give only one of input_shape and "
                              f"batch_input_shape, not both")
@@ -55,7 +54,8 @@ class InputLayer(Layer):
         self.dtype = dtype or K.floatx()
         self.is_placeholder = input_tensor is None
         if input_tensor is None:
-            input_tensor = K.placeholder(shape=batch_input_shape, dtype=self.dtype, name=name)
+            input_tensor = K.placeholder(shape=batch_input_shape, dtype=self.dtype,
+                                         sparse=self.sparse, name=name)
         input_tensor._uses_learning_phase = False
         input_tensor._keras_history = (self, 0, 0)
         input_tensor._keras_shape = batch_input_shape
@@ -78,7 +78,11 @@ def Input(shape=None, batch_shape=None, name=None, dtype=None, sparse=False, ten
         batch_shape: the full shape with the batch axis (e.g. ``(32, 784)``), instead.
         name: a name (unique in the model; fit / predict accept dicts keyed by it).
         dtype: default floatx ('float32').
-        sparse: not supported.
+        sparse: declare the input sparse (``K.is_sparse(x)`` is True). graphc has no sparse
+            tensors: the input is dense, and scipy.sparse matrices (CSR, CSC, COO ...) given
+            to fit / evaluate / predict / *_on_batch are densified one batch at a time
+            (rows sliced first, so the whole matrix is never densified). numpy arrays work
+            too.
         tensor: an existing tensor to wrap.
     Returns:
         The input tensor.
@@ -86,6 +90,9 @@ def Input(shape=None, batch_shape=None, name=None, dtype=None, sparse=False, ten
     Example:
         >>> x = Input(shape=(784,))
         >>> y = Dense(10)(x)
+        >>> s = Input(shape=(20000,), sparse=True)   # e.g. a bag of words
+        >>> model = Model(s, Dense(2)(s))
+        >>> model.predict(scipy.sparse.random(100, 20000, density=0.001, format='csr'))
     """
     if shape is None and batch_shape is None and tensor is None:
         raise ValueError("Please provide to Input either a `shape` or a `batch_shape` argument. "

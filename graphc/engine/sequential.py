@@ -5,6 +5,7 @@ import copy
 
 import numpy as np
 
+from ..utils.sparse_utils import issparse
 from .base_layer import Layer
 from .input_layer import Input, InputLayer
 from .training import Model
@@ -144,7 +145,8 @@ class Sequential(Model):
                 x = np.asarray(x)
             else:
                 x = x[0]
-        x = np.asarray(x)
+        if not issparse(x):   # a scipy.sparse matrix has its shape already
+            x = np.asarray(x)
         if x.ndim == 1:
             x = x[:, None]
         self.build((None,) + x.shape[1:])

@@ -17,6 +17,7 @@ from .. import backend as K
 from ..backend.common import fixed_learning_phase
 from ..ir.node import name_scope
 from ..utils.generic_utils import to_list, unpack_singleton
+from ..utils.sparse_utils import densify_all
 from . import training_arrays, training_generator
 from .network import Network
 from .training_utils import (check_array_length_consistency, check_embedding_indices,
@@ -673,13 +674,13 @@ class Model(Network):
         """
         xs, ys, sws = self._standardize_user_data(x, y, sample_weight, class_weight,
                                                   where='train_on_batch')
-        outputs = self.train_function(xs + ys + sws + self._lp(1))
+        outputs = self.train_function(densify_all(xs + ys) + sws + self._lp(1))
         return unpack_singleton([_scalar(o) for o in outputs])
 
     def test_on_batch(self, x, y, sample_weight=None):
         """The loss and metrics on one batch (no update)."""
         xs, ys, sws = self._standardize_user_data(x, y, sample_weight, where='test_on_batch')
-        outputs = self.test_function(xs + ys + sws + self._lp(0))
+        outputs = self.test_function(densify_all(xs + ys) + sws + self._lp(0))
         return unpack_singleton([_scalar(o) for o in outputs])
 
     def predict_on_batch(self, x):
@@ -688,7 +689,7 @@ class Model(Network):
         xs = self._standardize_x(x)
         if xs and xs[0] is not None and xs[0].shape[0] == 0:
             return self._empty_prediction(xs)
-        outputs = self.predict_function(xs + self._lp(0))
+        outputs = self.predict_function(densify_all(xs) + self._lp(0))
         return unpack_singleton(list(outputs))
 
     def _empty_prediction(self, xs):
@@ -697,7 +698,7 @@ class Model(Network):
         if all(d is not None for s in shapes for d in s[1:]):
             return unpack_singleton([np.zeros((0,) + tuple(s[1:]), dtype=K.dtype(o))
                                      for s, o in zip(shapes, self.outputs)])
-        return unpack_singleton(list(self.predict_function(xs + self._lp(0))))
+        return unpack_singleton(list(self.predict_function(densify_all(xs) + self._lp(0))))
 
     # -- generators ---------------------------------------------------------------------------
     def fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1,

@@ -1,19 +1,21 @@
 """The loops of fit / evaluate / predict over numpy arrays (batches sliced in Python; each
-batch is one call of the compiled step)."""
+batch is one call of the compiled step). scipy.sparse data (CSR) is densified one batch at a
+time, after its rows are sliced."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..utils.generic_utils import Progbar, slice_arrays, to_list, unpack_singleton
+from ..utils.sparse_utils import densify_all
 from .training_utils import batch_shuffle, check_num_samples, make_batches
 
 
 def _slice(ins, ids, learning_phase, stop=None):
-    """Slice the data arrays (by index array, or ``ids:stop``); the trailing learning-phase
-    scalar is passed whole."""
+    """Slice the data arrays (by index array, or ``ids:stop``) and densify the sparse ones'
+    slices; the trailing learning-phase scalar is passed whole."""
     if learning_phase:
-        return slice_arrays(ins[:-1], ids, stop) + [ins[-1]]
-    return slice_arrays(ins, ids, stop)
+        return densify_all(slice_arrays(ins[:-1], ids, stop)) + [ins[-1]]
+    return densify_all(slice_arrays(ins, ids, stop))
 
 
 def _log_value(o):
@@ -89,7 +91,7 @@ def fit_loop(model, f, ins, out_labels=None, batch_size=None, epochs=100, verbos
             for step in range(steps_per_epoch):
                 batch_logs = {'batch': step, 'size': 1}
                 callbacks.on_batch_begin(step, batch_logs)
-                outs = to_list(f(ins))
+                outs = to_list(f(densify_all(ins)))
                 for label, o in zip(out_labels, outs):
                     batch_logs[label] = _log_value(o)
                 callbacks.on_batch_end(step, batch_logs)
@@ -146,7 +148,7 @@ def test_loop(model, f, ins, batch_size=None, verbose=0, steps=None, learning_ph
     outs = []
     if steps is not None:
         for step in range(steps):
-            batch_outs = to_list(f(ins))
+            batch_outs = to_list(f(densify_all(ins)))
             if not outs:
                 outs = [0.] * len(batch_outs)
             for i, o in enumerate(batch_outs):
@@ -199,7 +201,7 @@ def predict_loop(model, f, ins, batch_size=32, verbose=0, steps=None, learning_p
     if steps is not None:
         chunks = []
         for step in range(steps):
-            chunks.append(to_list(f(ins)))
+            chunks.append(to_list(f(densify_all(ins))))
             if progbar:
                 progbar.update(step + 1)
         result = [np.concatenate([c[i] for c in chunks]) for i in range(len(chunks[0]))] \

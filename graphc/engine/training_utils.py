@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend as K
+from ..utils.sparse_utils import issparse, stored_values, to_row_sliceable
 
 _BATCH_HINT = ("(input_shape / shape arguments give the shape of ONE sample and exclude the "
                "batch axis: for data of shape (n, 784) use input_shape=(784,))")
@@ -13,6 +14,8 @@ _BATCH_HINT = ("(input_shape / shape arguments give the shape of ONE sample and 
 def _as_array(x, name):
     if isinstance(x, np.ndarray):
         return x
+    if issparse(x):   # kept sparse (CSR); each batch is densified when it is sliced
+        return to_row_sliceable(x, f"Error when checking {name}")
     if hasattr(x, 'values') and hasattr(x, 'columns'):   # a pandas DataFrame
         return np.asarray(x.values)
     try:
@@ -33,7 +36,7 @@ def standardize_input_data(data, names, shapes=None, check_batch_axis=True,
         check_batch_axis: whether a fixed batch size is checked.
         exception_prefix: 'input' or 'target', used in error messages.
     Returns:
-        A list of arrays, one per name.
+        A list of arrays, one per name (scipy.sparse matrices stay sparse, as CSR).
     Raises:
         ValueError naming the input, the expected and the actual shape.
     """
@@ -88,10 +91,11 @@ def standardize_input_data(data, names, shapes=None, check_batch_axis=True,
     for name, array, shape in zip(names, arrays, shapes):
         if shape is None:
             continue
+        what = 'a sparse matrix' if issparse(array) else 'an array'
         if array.ndim != len(shape):
             raise ValueError(
                 f"Error when checking {exception_prefix}: expected {name} to have "
-                f"{len(shape)} dimensions (shape {_fmt(shape)}), but got an array with shape "
+                f"{len(shape)} dimensions (shape {_fmt(shape)}), but got {what} with shape "
                 f"{array.shape}" + (" " + hint if hint else ""))
         for axis, (want, got) in enumerate(zip(shape, array.shape)):
             if axis == 0 and not check_batch_axis:
@@ -99,7 +103,7 @@ def standardize_input_data(data, names, shapes=None, check_batch_axis=True,
             if want is not None and want != got:
                 raise ValueError(
                     f"Error when checking {exception_prefix}: expected {name} to have shape "
-                    f"{_fmt(shape)} but got an array with shape {array.shape}" +
+                    f"{_fmt(shape)} but got {what} with shape {array.shape}" +
                     (" " + hint if hint else ""))
     return arrays
 
@@ -138,7 +142,8 @@ def standardize_sample_or_class_weights(weights, output_names, weight_type):
 def check_array_length_consistency(inputs, targets, weights=None):
     """All arrays must hold the same number of samples; a ValueError says which differ."""
     def lengths(arrays):
-        return [len(a) for a in arrays if a is not None]
+        return [a.shape[0] if hasattr(a, 'shape') else len(a) for a in arrays
+                if a is not None]
     x_len, y_len, w_len = set(lengths(inputs)), set(lengths(targets)), \
         set(lengths(weights or []))
     if len(x_len) > 1:
@@ -216,6 +221,8 @@ def standardize_weights(y, sample_weight=None, class_weight=None, sample_weight_
     if isinstance(class_weight, dict):
         if y.ndim > 2:
             raise ValueError("class_weight is not supported for 3+ dimensional targets")
+        if issparse(y):   # one-hot rows: argmax per row (a (n, 1) matrix)
+            y = np.asarray(y.argmax(axis=1)) if y.shape[1] > 1 else y.toarray()
         if y.shape[1] > 1:
             classes = np.argmax(y, axis=1)
         else:
@@ -286,7 +293,10 @@ def warn_non_finite(where, arrays, names, consequence='the loss and then every w
     and the weights turn NaN; TerminateOnNaN only stops once they have)."""
     bad = []
     for a, name in zip(arrays, names):
-        if a is None or not np.issubdtype(np.asarray(a).dtype, np.floating):
+        if a is None:
+            continue
+        a = stored_values(a)
+        if not np.issubdtype(np.asarray(a).dtype, np.floating):
             continue
         finite = np.isfinite(a)
         if finite.all():
@@ -328,6 +338,10 @@ def check_embedding_indices(arrays, names, readers):
     for a, name, layers in zip(arrays, names, readers):
         if not layers or a is None or a.size == 0:
             continue
+        if issparse(a):   # its implicit zeros are valid indices; check the stored values
+            if _indices_ok(a, layers):
+                continue
+            a = a.toarray()   # only to name the bad index and its position below
         if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
             raise ValueError(f"Embedding layer {layers[0].name!r}: its input {name!r} holds "
                              f"NaN or Inf; indices must be integers in [0, "
@@ -346,6 +360,15 @@ def check_embedding_indices(arrays, names, readers):
                 raise ValueError(f"Embedding layer {layer.name!r}: its input {name!r} holds "
                                  f"index {shown!r} at position {at}; indices must be in "
                                  f"[0, {layer.input_dim}): {why}")
+
+
+def _indices_ok(sparse, layers):
+    values = stored_values(sparse)
+    if not values.size:
+        return True
+    if np.issubdtype(values.dtype, np.floating) and not np.isfinite(values).all():
+        return False
+    return values.min() >= 0 and values.max() < min(layer.input_dim for layer in layers)
 
 
 def batch_shuffle(index_array, batch_size):

@@ -40,8 +40,8 @@ def test_placeholder_shapes_and_symbols():
     assert not K.is_keras_tensor(x)
     with pytest.raises(ValueError, match="Expected a symbolic tensor"):
         K.is_keras_tensor(np.zeros(2))
-    with pytest.raises(NotImplementedError, match="sparse"):
-        K.placeholder(shape=(2,), sparse=True)
+    sp = K.placeholder(shape=(2,), sparse=True)   # dense, but declared sparse
+    assert K.is_sparse(sp) and not K.is_sparse(x) and K.to_dense(sp) is sp
 
 
 def test_variables_names_values_and_set_value():
