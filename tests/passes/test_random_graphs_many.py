@@ -8,10 +8,12 @@ Compiling a thousand functions would take ~10 minutes, so each hypothesis exampl
 GRAPHS_PER_FUNCTION independent graphs (own placeholders, own variables) and compiles them as
 the outputs and updates of ONE function; every graph is then checked on its own.
 
-Opt-in for now (GRAPHC_RANDOM_GRAPHS_MANY=1): cold, the 25 functions took ~9 minutes on the
-loaded 2-core dev machine (gradient graphs dominate the compile), beyond the suite's budget,
-and the run found a failure still to be diagnosed ("argument N of the compiled function has
-rank 1, expected 0" from a mixed float32 / float64 function with gradients).
+Every run of the suite compiles FUNCTIONS = 3 functions (120 graphs) from fixed examples
+(``derandomize``: the same graphs each run, so CI is repeatable); ``GRAPHC_RANDOM_GRAPHS_MANY=1``
+draws 25 new functions (1000 graphs) -- about 9 to 12 minutes cold on the loaded 2-core dev
+machine (gradient graphs dominate the compile), beyond the suite's budget today. The full run
+found an output that is a view of an updated variable returning the update (fixed, see
+tests/codegen/test_update_views.py).
 """
 from __future__ import annotations
 
@@ -19,7 +21,6 @@ import os
 import warnings
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -30,8 +31,9 @@ from graphc.ir.node import Variable
 from graphc.ir.printer import format_graph
 from graphc.passes import optimize
 
-FUNCTIONS = 25                  # hypothesis examples, one compiled function each
-GRAPHS_PER_FUNCTION = 40        # 25 x 40 = 1000 graphs per run
+MANY = os.environ.get("GRAPHC_RANDOM_GRAPHS_MANY") == "1"
+FUNCTIONS = 25 if MANY else 3   # hypothesis examples, one compiled function each
+GRAPHS_PER_FUNCTION = 40        # 25 x 40 = 1000 graphs per full run
 BATCHES = (2, 5)                # the symbolic batch size B at which each function is called
 FLOAT64_EVERY = 4               # every 4th graph is float64
 # Graphs 0 and 1 of every 8 also get K.gradients of a loss and variable updates (a gradient
@@ -75,7 +77,6 @@ def _broadcastable(s1, s2):
 
 def _op(draw, pool, case):
     """One random node over values of ``pool``, or None when the draw does not fit."""
-    dt = case.dtype
     kind = draw(st.sampled_from(["unary", "unary", "binary", "binary", "reduce", "matmul",
                                  "shape", "concat", "softmax"]))
     a = draw(st.sampled_from(pool))
@@ -208,11 +209,9 @@ def _check_finite_differences(case, feeds, grads, where):
                 f"finite differences {fd!r}")
 
 
-@pytest.mark.skipif(os.environ.get("GRAPHC_RANDOM_GRAPHS_MANY") != "1",
-                    reason="1000 compiled random graphs take minutes cold; opt in with "
-                           "GRAPHC_RANDOM_GRAPHS_MANY=1")
 @settings(max_examples=FUNCTIONS, deadline=None, suppress_health_check=list(HealthCheck),
-          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+          phases=[Phase.explicit, Phase.reuse, Phase.generate], derandomize=not MANY,
+          database=None)
 @given(_batch(), st.integers(0, 2 ** 16))
 def test_many_random_graphs_compiled_match_the_interpreter(cases, seed):
     inputs = [v for case in cases for v in case.inputs]
