@@ -96,6 +96,37 @@ def _channel_axis(data_format):
     return -1 if data_format == 'channels_last' else 1
 
 
+def _init_weight_args(layer, activation, use_bias, kernel_initializer, bias_initializer,
+                      kernel_regularizer, bias_regularizer, activity_regularizer,
+                      kernel_constraint, bias_constraint):
+    """The activation, bias switch and kernel / bias initializers, regularizers and constraints
+    of a convolution-like layer (the _Conv and _LocallyConnected layers), resolved."""
+    layer.activation = activations.get(activation)
+    layer.use_bias = bool(use_bias)
+    layer.kernel_initializer = initializers.get(kernel_initializer)
+    layer.bias_initializer = initializers.get(bias_initializer)
+    layer.kernel_regularizer = regularizers.get(kernel_regularizer)
+    layer.bias_regularizer = regularizers.get(bias_regularizer)
+    layer.activity_regularizer = regularizers.get(activity_regularizer)
+    layer.kernel_constraint = constraints.get(kernel_constraint)
+    layer.bias_constraint = constraints.get(bias_constraint)
+
+
+def _weight_args_config(layer):
+    """The config entries of ``_init_weight_args``'s arguments, in Keras 2's order."""
+    return {
+        'activation': activations.serialize(layer.activation),
+        'use_bias': layer.use_bias,
+        'kernel_initializer': initializers.serialize(layer.kernel_initializer),
+        'bias_initializer': initializers.serialize(layer.bias_initializer),
+        'kernel_regularizer': regularizers.serialize(layer.kernel_regularizer),
+        'bias_regularizer': regularizers.serialize(layer.bias_regularizer),
+        'activity_regularizer': regularizers.serialize(layer.activity_regularizer),
+        'kernel_constraint': constraints.serialize(layer.kernel_constraint),
+        'bias_constraint': constraints.serialize(layer.bias_constraint),
+    }
+
+
 # -- convolutions -----------------------------------------------------------------------------
 
 
@@ -120,15 +151,9 @@ class _Conv(Layer):
         self.padding = _normalize_padding(padding, owner, self._paddings)
         self.data_format = _normalize_data_format(data_format, owner)
         self.dilation_rate = _normalize_tuple(dilation_rate, rank, 'dilation_rate', owner)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        _init_weight_args(self, activation, use_bias, kernel_initializer, bias_initializer,
+                          kernel_regularizer, bias_regularizer, activity_regularizer,
+                          kernel_constraint, bias_constraint)
         self.input_spec = InputSpec(ndim=rank + 2)
 
     def _input_channels(self, input_shape):
@@ -207,16 +232,8 @@ class _Conv(Layer):
             'padding': self.padding,
             'data_format': self.data_format,
             'dilation_rate': self.dilation_rate,
-            'activation': activations.serialize(self.activation),
-            'use_bias': self.use_bias,
-            'kernel_initializer': initializers.serialize(self.kernel_initializer),
-            'bias_initializer': initializers.serialize(self.bias_initializer),
-            'kernel_regularizer': regularizers.serialize(self.kernel_regularizer),
-            'bias_regularizer': regularizers.serialize(self.bias_regularizer),
-            'activity_regularizer': regularizers.serialize(self.activity_regularizer),
-            'kernel_constraint': constraints.serialize(self.kernel_constraint),
-            'bias_constraint': constraints.serialize(self.bias_constraint),
         }
+        config.update(_weight_args_config(self))
         base = super().get_config()
         return dict(list(base.items()) + list(config.items()))
 
