@@ -100,5 +100,73 @@ def build_model(inputs, outputs, name):
     return Model(inputs, outputs, name=name)
 
 
+def classifier_top(x, include_top, classes, pooling, avg_name='avg_pool',
+                   dense_name='predictions'):
+    """The usual head: global average pooling and a softmax Dense of ``classes`` with the
+    top, the optional global pooling of a headless model without it."""
+    if include_top:
+        x = layers.GlobalAveragePooling2D(name=avg_name)(x)
+        return layers.Dense(classes, activation='softmax', name=dense_name)(x)
+    return pool(x, pooling)
+
+
+def finish(x, input_tensor, img_input, name, weights, include_top, top_file, no_top_file):
+    """The model of ``x`` named ``name`` with ``weights`` loaded; ``top_file`` /
+    ``no_top_file`` are the (file name, origin, hash) of its ImageNet weights with and
+    without the top."""
+    model = build_model(model_inputs(input_tensor, img_input), x, name)
+    return load_weights(model, weights, *(top_file if include_top else no_top_file))
+
+
+def rows_cols(input_shape, input_tensor):
+    """The (rows, cols) ``input_shape`` or the 4-D ``input_tensor`` gives, None where
+    unknown."""
+    if input_shape is not None:
+        return input_shape[0], input_shape[1]
+    if input_tensor is not None:
+        try:
+            shape = K.int_shape(input_tensor)
+        except (ValueError, AttributeError, TypeError):
+            return None, None
+        if shape is not None and len(shape) == 4:
+            return shape[1], shape[2]
+    return None, None
+
+
+def mobilenet_input_shape(input_shape, input_tensor, include_top, weights, alpha,
+                          depth_multiplier, alphas, alphas_text, sizes):
+    """MobileNet / MobileNetV2's input shape and rows (Keras 2.2.4's checks): the default
+    size is the given square size when ImageNet weights exist for it, else 224; with
+    ImageNet weights ``depth_multiplier`` must be 1, ``alpha`` one of ``alphas`` and the
+    input one of the square ``sizes`` (undefined: 224, with a warning). Called inside
+    ``channels_last``."""
+    from .imagenet_utils import _obtain_input_shape
+    rows, cols = rows_cols(input_shape, input_tensor)
+    default_size = rows if rows == cols and rows in sizes else 224
+    input_shape = _obtain_input_shape(input_shape, default_size=default_size, min_size=32,
+                                      data_format='channels_last',
+                                      require_flatten=include_top, weights=weights)
+    rows, cols = input_shape[0], input_shape[1]
+    if weights == 'imagenet':
+        if depth_multiplier != 1:
+            raise ValueError(f'If imagenet weights are being loaded, depth multiplier '
+                             f'must be 1; got {depth_multiplier}')
+        if alpha not in alphas:
+            raise ValueError(f'If imagenet weights are being loaded, alpha can be one of '
+                             f'{alphas_text} only; got {alpha}')
+        if rows != cols or rows not in sizes:
+            if rows is None:
+                rows = 224
+                warnings.warn('MobileNet shape is undefined. Weights for input shape '
+                              '(224, 224) will be loaded.', stacklevel=3)
+            else:
+                shapes = ', '.join(f'({n}, {n})' for n in sizes[:-1])
+                raise ValueError(f'If imagenet weights are being loaded, input must have '
+                                 f'a static square shape (one of {shapes}, or '
+                                 f'({sizes[-1]}, {sizes[-1]})). Input shape provided = '
+                                 f'{input_shape}')
+    return input_shape, rows
+
+
 def bn_axis():
     return 3 if K.image_data_format() == 'channels_last' else 1

@@ -125,20 +125,12 @@ def InceptionV3(include_top=True, weights='imagenet', input_tensor=None, input_s
         bp = conv2d_bn(_avg3(x), 192, 1, 1)
         x = layers.concatenate([b1, b3, b3d, bp], axis=axis, name=f'mixed{9 + i}')
 
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name='avg_pool')(x)
-        x = layers.Dense(classes, activation='softmax', name='predictions')(x)
-    else:
-        x = _common.pool(x, pooling)
-    model = _common.build_model(_common.model_inputs(input_tensor, img_input), x,
-                                'inception_v3')
-    if include_top:
-        files = ('inception_v3_weights_tf_dim_ordering_tf_kernels.h5', WEIGHTS_PATH,
-                 WEIGHTS_HASH)
-    else:
-        files = ('inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5',
-                 WEIGHTS_PATH_NO_TOP, WEIGHTS_HASH_NO_TOP)
-    return _common.load_weights(model, weights, *files)
+    x = _common.classifier_top(x, include_top, classes, pooling)
+    return _common.finish(
+        x, input_tensor, img_input, 'inception_v3', weights, include_top,
+        ('inception_v3_weights_tf_dim_ordering_tf_kernels.h5', WEIGHTS_PATH, WEIGHTS_HASH),
+        ('inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5', WEIGHTS_PATH_NO_TOP,
+         WEIGHTS_HASH_NO_TOP))
 
 
 def preprocess_input(x, data_format=None, **kwargs):

@@ -8,8 +8,6 @@ Example:
 """
 from __future__ import annotations
 
-import warnings
-
 from .. import layers
 from . import _common
 from . import imagenet_utils
@@ -53,20 +51,6 @@ _BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1), 
            (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1))
 
 
-def _rows_cols(input_shape, input_tensor):
-    if input_shape is not None:
-        return input_shape[0], input_shape[1]
-    if input_tensor is not None:
-        from .. import backend as K
-        try:
-            shape = K.int_shape(input_tensor)
-        except (ValueError, AttributeError, TypeError):
-            return None, None
-        if shape is not None and len(shape) == 4:
-            return shape[1], shape[2]
-    return None, None
-
-
 def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, include_top=True,
               weights='imagenet', input_tensor=None, pooling=None, classes=1000, **kwargs):
     """MobileNet v1, optionally with ImageNet weights (Keras 2.2.4's
@@ -96,30 +80,10 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3, inc
     """
     _common.check_weights_arg(weights, include_top, classes)
     _common.check_pooling(pooling)
-    rows, cols = _rows_cols(input_shape, input_tensor)
-    default_size = rows if rows == cols and rows in _SIZES else 224
     with _common.channels_last('MobileNet'):
-        input_shape = _obtain_input_shape(input_shape, default_size=default_size, min_size=32,
-                                          data_format='channels_last',
-                                          require_flatten=include_top, weights=weights)
-        rows, cols = input_shape[0], input_shape[1]
-        if weights == 'imagenet':
-            if depth_multiplier != 1:
-                raise ValueError(f'If imagenet weights are being loaded, depth multiplier '
-                                 f'must be 1; got {depth_multiplier}')
-            if alpha not in _ALPHA_TEXT:
-                raise ValueError(f'If imagenet weights are being loaded, alpha can be one of '
-                                 f'`0.25`, `0.50`, `0.75` or `1.0` only; got {alpha}')
-            if rows != cols or rows not in _SIZES:
-                if rows is None:
-                    rows = 224
-                    warnings.warn('MobileNet shape is undefined. Weights for input shape '
-                                  '(224, 224) will be loaded.', stacklevel=2)
-                else:
-                    raise ValueError(f'If imagenet weights are being loaded, input must have '
-                                     f'a static square shape (one of (128, 128), (160, 160), '
-                                     f'(192, 192), or (224, 224)). Input shape provided = '
-                                     f'{input_shape}')
+        input_shape, rows = _common.mobilenet_input_shape(
+            input_shape, input_tensor, include_top, weights, alpha,
+            depth_multiplier, _ALPHA_TEXT, '`0.25`, `0.50`, `0.75` or `1.0`', _SIZES)
         img_input = _common.image_input(input_tensor, input_shape)
         x = _conv_block(img_input, 32, alpha, strides=(2, 2))
         for block_id, (filters, stride) in enumerate(_BLOCKS, start=1):

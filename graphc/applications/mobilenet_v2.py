@@ -9,14 +9,11 @@ Example:
 """
 from __future__ import annotations
 
-import warnings
-
 from .. import backend as K
 from .. import layers
 from . import _common
 from . import imagenet_utils
 from .imagenet_utils import _obtain_input_shape, decode_predictions  # noqa: F401
-from .mobilenet import _rows_cols
 
 BASE_WEIGHT_PATH = ('https://github.com/JonathanCMitchell/mobilenet_v2_keras/releases/'
                     'download/v1.1/')
@@ -107,31 +104,10 @@ def MobileNetV2(input_shape=None, alpha=1.0, depth_multiplier=1, include_top=Tru
     """
     _common.check_weights_arg(weights, include_top, classes)
     _common.check_pooling(pooling)
-    rows, cols = _rows_cols(input_shape, input_tensor)
-    default_size = rows if rows == cols and rows in _SIZES else 224
     with _common.channels_last('MobileNetV2'):
-        input_shape = _obtain_input_shape(input_shape, default_size=default_size, min_size=32,
-                                          data_format='channels_last',
-                                          require_flatten=include_top, weights=weights)
-        rows, cols = input_shape[0], input_shape[1]
-        if weights == 'imagenet':
-            if depth_multiplier != 1:
-                raise ValueError(f'If imagenet weights are being loaded, depth multiplier '
-                                 f'must be 1; got {depth_multiplier}')
-            if alpha not in _ALPHAS:
-                raise ValueError(f'If imagenet weights are being loaded, alpha can be one of '
-                                 f'`0.35`, `0.50`, `0.75`, `1.0`, `1.3` or `1.4` only; got '
-                                 f'{alpha}')
-            if rows != cols or rows not in _SIZES:
-                if rows is None:
-                    rows = 224
-                    warnings.warn('MobileNet shape is undefined. Weights for input shape '
-                                  '(224, 224) will be loaded.', stacklevel=2)
-                else:
-                    raise ValueError(f'If imagenet weights are being loaded, input must have '
-                                     f'a static square shape (one of (96, 96), (128, 128), '
-                                     f'(160, 160), (192, 192), or (224, 224)). Input shape '
-                                     f'provided = {input_shape}')
+        input_shape, rows = _common.mobilenet_input_shape(
+            input_shape, input_tensor, include_top, weights, alpha,
+            depth_multiplier, _ALPHAS, '`0.35`, `0.50`, `0.75`, `1.0`, `1.3` or `1.4`', _SIZES)
         img_input = _common.image_input(input_tensor, input_shape)
         first = _make_divisible(32 * alpha, 8)
         x = layers.ZeroPadding2D(padding=_correct_pad(img_input, 3), name='Conv1_pad')(img_input)

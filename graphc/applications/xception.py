@@ -99,20 +99,12 @@ def Xception(include_top=True, weights='imagenet', input_tensor=None, input_shap
         x = _sep_bn(x, 2048, 'block14_sepconv2')
         x = layers.Activation('relu', name='block14_sepconv2_act')(x)
 
-        if include_top:
-            x = layers.GlobalAveragePooling2D(name='avg_pool')(x)
-            x = layers.Dense(classes, activation='softmax', name='predictions')(x)
-        else:
-            x = _common.pool(x, pooling)
-        model = _common.build_model(_common.model_inputs(input_tensor, img_input), x,
-                                    'xception')
-        if include_top:
-            files = ('xception_weights_tf_dim_ordering_tf_kernels.h5', TF_WEIGHTS_PATH,
-                     WEIGHTS_HASH)
-        else:
-            files = ('xception_weights_tf_dim_ordering_tf_kernels_notop.h5',
-                     TF_WEIGHTS_PATH_NO_TOP, WEIGHTS_HASH_NO_TOP)
-        return _common.load_weights(model, weights, *files)
+        x = _common.classifier_top(x, include_top, classes, pooling)
+        return _common.finish(
+            x, input_tensor, img_input, 'xception', weights, include_top,
+            ('xception_weights_tf_dim_ordering_tf_kernels.h5', TF_WEIGHTS_PATH, WEIGHTS_HASH),
+            ('xception_weights_tf_dim_ordering_tf_kernels_notop.h5', TF_WEIGHTS_PATH_NO_TOP,
+             WEIGHTS_HASH_NO_TOP))
 
 
 def preprocess_input(x, data_format=None, **kwargs):

@@ -96,6 +96,37 @@ def _channel_axis(data_format):
     return -1 if data_format == 'channels_last' else 1
 
 
+def _init_weight_args(layer, activation, use_bias, kernel_initializer, bias_initializer,
+                      kernel_regularizer, bias_regularizer, activity_regularizer,
+                      kernel_constraint, bias_constraint):
+    """The activation, bias switch and kernel / bias initializers, regularizers and constraints
+    of a convolution-like layer (the _Conv and _LocallyConnected layers), resolved."""
+    layer.activation = activations.get(activation)
+    layer.use_bias = bool(use_bias)
+    layer.kernel_initializer = initializers.get(kernel_initializer)
+    layer.bias_initializer = initializers.get(bias_initializer)
+    layer.kernel_regularizer = regularizers.get(kernel_regularizer)
+    layer.bias_regularizer = regularizers.get(bias_regularizer)
+    layer.activity_regularizer = regularizers.get(activity_regularizer)
+    layer.kernel_constraint = constraints.get(kernel_constraint)
+    layer.bias_constraint = constraints.get(bias_constraint)
+
+
+def _weight_args_config(layer):
+    """The config entries of ``_init_weight_args``'s arguments, in Keras 2's order."""
+    return {
+        'activation': activations.serialize(layer.activation),
+        'use_bias': layer.use_bias,
+        'kernel_initializer': initializers.serialize(layer.kernel_initializer),
+        'bias_initializer': initializers.serialize(layer.bias_initializer),
+        'kernel_regularizer': regularizers.serialize(layer.kernel_regularizer),
+        'bias_regularizer': regularizers.serialize(layer.bias_regularizer),
+        'activity_regularizer': regularizers.serialize(layer.activity_regularizer),
+        'kernel_constraint': constraints.serialize(layer.kernel_constraint),
+        'bias_constraint': constraints.serialize(layer.bias_constraint),
+    }
+
+
 # -- convolutions -----------------------------------------------------------------------------
 
 
@@ -120,15 +151,9 @@ class _Conv(Layer):
         self.padding = _normalize_padding(padding, owner, self._paddings)
         self.data_format = _normalize_data_format(data_format, owner)
         self.dilation_rate = _normalize_tuple(dilation_rate, rank, 'dilation_rate', owner)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        _init_weight_args(self, activation, use_bias, kernel_initializer, bias_initializer,
+                          kernel_regularizer, bias_regularizer, activity_regularizer,
+                          kernel_constraint, bias_constraint)
         self.input_spec = InputSpec(ndim=rank + 2)
 
     def _input_channels(self, input_shape):
@@ -147,11 +172,13 @@ class _Conv(Layer):
         _check_window_fits(self, input_shape, _spatial_axes(self.rank, self.data_format),
                            self.kernel_size, self.dilation_rate, self.padding, 'kernel_size')
 
+    def _kernel_shape(self, input_dim):
+        return self.kernel_size + (input_dim, self.filters)
+
     def build(self, input_shape):
         self._check_input(input_shape)
         input_dim = self._input_channels(input_shape)
-        kernel_shape = self.kernel_size + (input_dim, self.filters)
-        self.kernel = self.add_weight('kernel', kernel_shape,
+        self.kernel = self.add_weight('kernel', self._kernel_shape(input_dim),
                                       initializer=self.kernel_initializer,
                                       regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint)
@@ -205,16 +232,8 @@ class _Conv(Layer):
             'padding': self.padding,
             'data_format': self.data_format,
             'dilation_rate': self.dilation_rate,
-            'activation': activations.serialize(self.activation),
-            'use_bias': self.use_bias,
-            'kernel_initializer': initializers.serialize(self.kernel_initializer),
-            'bias_initializer': initializers.serialize(self.bias_initializer),
-            'kernel_regularizer': regularizers.serialize(self.kernel_regularizer),
-            'bias_regularizer': regularizers.serialize(self.bias_regularizer),
-            'activity_regularizer': regularizers.serialize(self.activity_regularizer),
-            'kernel_constraint': constraints.serialize(self.kernel_constraint),
-            'bias_constraint': constraints.serialize(self.bias_constraint),
         }
+        config.update(_weight_args_config(self))
         base = super().get_config()
         return dict(list(base.items()) + list(config.items()))
 
@@ -298,7 +317,34 @@ class Conv2D(_Conv):
                          **kwargs)
 
 
-class Conv2DTranspose(Conv2D):
+class _Transpose:
+    """What Conv2DTranspose / Conv3DTranspose change in Conv2D / Conv3D: the kernel is
+    ``kernel_size + (filters, in)``, the output sizes are ``deconv_length``'s and the inputs
+    are checked for their rank only (any window fits)."""
+
+    def _check_output_padding(self):
+        for p, s in zip(self.output_padding, self.strides):
+            if p >= s:
+                raise ValueError(f"{_owner(self)}: each output_padding {self.output_padding} "
+                                 f"must be smaller than its stride {self.strides}")
+
+    def _check_input(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"{_owner(self)} expects inputs of rank {self.rank + 2}, got "
+                             f"shape {shape_text(input_shape)}")
+
+    def _kernel_shape(self, input_dim):
+        return self.kernel_size + (self.filters, input_dim)
+
+    def _spatial_output(self, spatial):
+        ops = self.output_padding or (None,) * self.rank
+        return tuple(deconv_length(n, s, k, self.padding, p, d)
+                     for n, k, s, p, d in zip(spatial, self.kernel_size, self.strides, ops,
+                                              self.dilation_rate))
+
+
+class Conv2DTranspose(_Transpose, Conv2D):
     """Transposed 2-D convolution ("deconvolution"): the gradient of Conv2D with respect to
     its input, used to upsample.
 
@@ -340,40 +386,8 @@ class Conv2DTranspose(Conv2D):
             if len(op) != 2 or any(v < 0 for v in op):
                 raise ValueError(f"{_owner(self)}: `output_padding` must be a non-negative int "
                                  f"or pair, got {output_padding!r}")
-            for p, s in zip(op, self.strides):
-                if p >= s:
-                    raise ValueError(f"{_owner(self)}: each output_padding {op} must be "
-                                     f"smaller than its stride {self.strides}")
             self.output_padding = op
-        self.input_spec = InputSpec(ndim=4)
-
-    def _check_input(self, input_shape):
-        input_shape = tuple(input_shape)
-        if len(input_shape) != 4:
-            raise ValueError(f"{_owner(self)} expects inputs of rank 4, got shape "
-                             f"{shape_text(input_shape)}")
-
-    def build(self, input_shape):
-        self._check_input(input_shape)
-        input_dim = self._input_channels(input_shape)
-        self.kernel = self.add_weight('kernel', self.kernel_size + (self.filters, input_dim),
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight('bias', (self.filters,),
-                                        initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
-        self.input_spec = InputSpec(ndim=4, axes={_channel_axis(self.data_format): input_dim})
-        self.built = True
-
-    def _spatial_output(self, spatial):
-        ops = self.output_padding or (None, None)
-        return tuple(deconv_length(n, s, k, self.padding, p, d)
-                     for n, k, s, p, d in zip(spatial, self.kernel_size, self.strides, ops,
-                                              self.dilation_rate))
+            self._check_output_padding()
 
     def _convolve(self, inputs):
         output_shape = None
@@ -446,7 +460,7 @@ class Conv3D(_Conv):
         super().build(input_shape)
 
 
-class Conv3DTranspose(Conv3D):
+class Conv3DTranspose(_Transpose, Conv3D):
     """Transposed 3-D convolution ("deconvolution"): the gradient of Conv3D with respect to
     its input, used to upsample volumes.
 
@@ -482,39 +496,7 @@ class Conv3DTranspose(Conv3D):
         if output_padding is not None:
             self.output_padding = _normalize_tuple_min(output_padding, 3, 'output_padding',
                                                        _owner(self), minimum=0)
-            for p, st in zip(self.output_padding, self.strides):
-                if p >= st:
-                    raise ValueError(f"{_owner(self)}: each output_padding "
-                                     f"{self.output_padding} must be smaller than its stride "
-                                     f"{self.strides}")
-
-    def _check_input(self, input_shape):
-        input_shape = tuple(input_shape)
-        if len(input_shape) != 5:
-            raise ValueError(f"{_owner(self)} expects inputs of rank 5, got shape "
-                             f"{shape_text(input_shape)}")
-
-    def build(self, input_shape):
-        self._check_input(input_shape)
-        _check_static_spatial(self, input_shape, _spatial_axes(3, self.data_format))
-        input_dim = self._input_channels(input_shape)
-        self.kernel = self.add_weight('kernel', self.kernel_size + (self.filters, input_dim),
-                                      initializer=self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer,
-                                      constraint=self.kernel_constraint)
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight('bias', (self.filters,),
-                                        initializer=self.bias_initializer,
-                                        regularizer=self.bias_regularizer,
-                                        constraint=self.bias_constraint)
-        self.input_spec = InputSpec(ndim=5, axes={_channel_axis(self.data_format): input_dim})
-        self.built = True
-
-    def _spatial_output(self, spatial):
-        ops = self.output_padding or (None,) * 3
-        return tuple(deconv_length(n, s, k, self.padding, p)
-                     for n, k, s, p in zip(spatial, self.kernel_size, self.strides, ops))
+            self._check_output_padding()
 
     def _convolve(self, inputs):
         shape = K.int_shape(inputs)
@@ -826,7 +808,71 @@ class UpSampling1D(Layer):
         return config
 
 
-class UpSampling2D(Layer):
+class _Spatial(Layer):
+    """Shared by the 2-D / 3-D upsampling, padding and cropping layers: ``rank`` spatial axes
+    placed by ``data_format``; each changes every static spatial size by its amount."""
+
+    rank = 2
+
+    def _axes(self):
+        return _spatial_axes(self.rank, self.data_format)
+
+    def _resized(self, input_shape, amounts, change):
+        out = list(input_shape)
+        for ax, amount in zip(self._axes(), amounts):
+            out[ax] = None if out[ax] is None else change(out[ax], amount)
+        return tuple(out)
+
+
+class _UpSampling(_Spatial):
+
+    def compute_output_shape(self, input_shape):
+        return self._resized(input_shape, self.size, lambda n, f: n * f)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(size=self.size, data_format=self.data_format)
+        return config
+
+
+class _ZeroPadding(_Spatial):
+
+    def compute_output_shape(self, input_shape):
+        return self._resized(input_shape, self.padding, lambda n, ab: n + ab[0] + ab[1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(padding=self.padding, data_format=self.data_format)
+        return config
+
+
+class _Cropping(_Spatial):
+
+    def build(self, input_shape):
+        for ax, (a, b) in zip(self._axes(), self.cropping):
+            n = input_shape[ax]
+            if n is not None and a + b >= n:
+                raise ValueError(f"{_owner(self)}: cropping {self.cropping} removes all {n} "
+                                 f"entries of axis {ax} of the input "
+                                 f"{shape_text(tuple(input_shape))}")
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return self._resized(input_shape, self.cropping, lambda n, ab: n - ab[0] - ab[1])
+
+    def call(self, inputs):
+        key = [slice(None)] * (self.rank + 2)
+        for ax, (a, b) in zip(self._axes(), self.cropping):
+            key[ax] = _crop_slice(a, b)
+        return inputs[tuple(key)]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(cropping=self.cropping, data_format=self.data_format)
+        return config
+
+
+class UpSampling2D(_UpSampling):
     """Upsample rows and columns by integer factors.
 
     Args:
@@ -851,15 +897,6 @@ class UpSampling2D(Layer):
         self.interpolation = interpolation
         self.input_spec = InputSpec(ndim=4)
 
-    def _axes(self):
-        return (1, 2) if self.data_format == 'channels_last' else (2, 3)
-
-    def compute_output_shape(self, input_shape):
-        out = list(input_shape)
-        for ax, f in zip(self._axes(), self.size):
-            out[ax] = None if out[ax] is None else out[ax] * f
-        return tuple(out)
-
     def call(self, inputs):
         if self.interpolation == 'nearest':
             return K.resize_images(inputs, self.size[0], self.size[1], self.data_format)
@@ -881,8 +918,7 @@ class UpSampling2D(Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(size=self.size, data_format=self.data_format,
-                      interpolation=self.interpolation)
+        config['interpolation'] = self.interpolation
         return config
 
 
@@ -950,7 +986,7 @@ class ZeroPadding1D(Layer):
         return config
 
 
-class ZeroPadding2D(Layer):
+class ZeroPadding2D(_ZeroPadding):
     """Zero-pad the rows and columns of an image batch.
 
     Args:
@@ -969,20 +1005,8 @@ class ZeroPadding2D(Layer):
         self.data_format = _normalize_data_format(data_format, owner)
         self.input_spec = InputSpec(ndim=4)
 
-    def compute_output_shape(self, input_shape):
-        out = list(input_shape)
-        axes = (1, 2) if self.data_format == 'channels_last' else (2, 3)
-        for ax, (a, b) in zip(axes, self.padding):
-            out[ax] = None if out[ax] is None else out[ax] + a + b
-        return tuple(out)
-
     def call(self, inputs):
         return K.spatial_2d_padding(inputs, padding=self.padding, data_format=self.data_format)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(padding=self.padding, data_format=self.data_format)
-        return config
 
 
 def _crop_slice(a, b):
@@ -1026,7 +1050,7 @@ class Cropping1D(Layer):
         return config
 
 
-class Cropping2D(Layer):
+class Cropping2D(_Cropping):
     """Remove rows and columns from the borders of an image batch.
 
     Args:
@@ -1044,35 +1068,6 @@ class Cropping2D(Layer):
         self.cropping = _pair_of_pairs(cropping, owner, 'cropping')
         self.data_format = _normalize_data_format(data_format, owner)
         self.input_spec = InputSpec(ndim=4)
-
-    def _axes(self):
-        return (1, 2) if self.data_format == 'channels_last' else (2, 3)
-
-    def build(self, input_shape):
-        for ax, (a, b) in zip(self._axes(), self.cropping):
-            n = input_shape[ax]
-            if n is not None and a + b >= n:
-                raise ValueError(f"{_owner(self)}: cropping {self.cropping} removes all {n} "
-                                 f"entries of axis {ax} of the input "
-                                 f"{shape_text(tuple(input_shape))}")
-        self.built = True
-
-    def compute_output_shape(self, input_shape):
-        out = list(input_shape)
-        for ax, (a, b) in zip(self._axes(), self.cropping):
-            out[ax] = None if out[ax] is None else out[ax] - a - b
-        return tuple(out)
-
-    def call(self, inputs):
-        key = [slice(None)] * 4
-        for ax, (a, b) in zip(self._axes(), self.cropping):
-            key[ax] = _crop_slice(a, b)
-        return inputs[tuple(key)]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(cropping=self.cropping, data_format=self.data_format)
-        return config
 
 
 def _triple_of_pairs(value, owner, name):
@@ -1095,11 +1090,7 @@ def _triple_of_pairs(value, owner, name):
     return out
 
 
-def _volume_axes(data_format):
-    return (1, 2, 3) if data_format == 'channels_last' else (2, 3, 4)
-
-
-class UpSampling3D(Layer):
+class UpSampling3D(_UpSampling):
     """Repeat the entries of the three spatial axes (nearest-neighbour upsampling).
 
     Args:
@@ -1111,6 +1102,8 @@ class UpSampling3D(Layer):
         (None, 2, 6, 6, 4)
     """
 
+    rank = 3
+
     def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
         super().__init__(**kwargs)
         owner = _owner(self)
@@ -1118,23 +1111,12 @@ class UpSampling3D(Layer):
         self.data_format = _normalize_data_format(data_format, owner)
         self.input_spec = InputSpec(ndim=5)
 
-    def compute_output_shape(self, input_shape):
-        out = list(input_shape)
-        for ax, f in zip(_volume_axes(self.data_format), self.size):
-            out[ax] = None if out[ax] is None else out[ax] * f
-        return tuple(out)
-
     def call(self, inputs):
         return K.resize_volumes(inputs, self.size[0], self.size[1], self.size[2],
                                 self.data_format)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(size=self.size, data_format=self.data_format)
-        return config
 
-
-class ZeroPadding3D(Layer):
+class ZeroPadding3D(_ZeroPadding):
     """Zero-pad the three spatial axes of a volume batch.
 
     Args:
@@ -1147,6 +1129,8 @@ class ZeroPadding3D(Layer):
         (None, 4, 5, 5, 4)
     """
 
+    rank = 3
+
     def __init__(self, padding=(1, 1, 1), data_format=None, **kwargs):
         super().__init__(**kwargs)
         owner = _owner(self)
@@ -1154,22 +1138,11 @@ class ZeroPadding3D(Layer):
         self.data_format = _normalize_data_format(data_format, owner)
         self.input_spec = InputSpec(ndim=5)
 
-    def compute_output_shape(self, input_shape):
-        out = list(input_shape)
-        for ax, (a, b) in zip(_volume_axes(self.data_format), self.padding):
-            out[ax] = None if out[ax] is None else out[ax] + a + b
-        return tuple(out)
-
     def call(self, inputs):
         return K.spatial_3d_padding(inputs, padding=self.padding, data_format=self.data_format)
 
-    def get_config(self):
-        config = super().get_config()
-        config.update(padding=self.padding, data_format=self.data_format)
-        return config
 
-
-class Cropping3D(Layer):
+class Cropping3D(_Cropping):
     """Remove entries from the borders of the three spatial axes of a volume batch.
 
     Args:
@@ -1183,38 +1156,14 @@ class Cropping3D(Layer):
         (None, 2, 2, 3, 2)
     """
 
+    rank = 3
+
     def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
         super().__init__(**kwargs)
         owner = _owner(self)
         self.cropping = _triple_of_pairs(cropping, owner, 'cropping')
         self.data_format = _normalize_data_format(data_format, owner)
         self.input_spec = InputSpec(ndim=5)
-
-    def build(self, input_shape):
-        for ax, (a, b) in zip(_volume_axes(self.data_format), self.cropping):
-            n = input_shape[ax]
-            if n is not None and a + b >= n:
-                raise ValueError(f"{_owner(self)}: cropping {self.cropping} removes all {n} "
-                                 f"entries of axis {ax} of the input "
-                                 f"{shape_text(tuple(input_shape))}")
-        self.built = True
-
-    def compute_output_shape(self, input_shape):
-        out = list(input_shape)
-        for ax, (a, b) in zip(_volume_axes(self.data_format), self.cropping):
-            out[ax] = None if out[ax] is None else out[ax] - a - b
-        return tuple(out)
-
-    def call(self, inputs):
-        key = [slice(None)] * 5
-        for ax, (a, b) in zip(_volume_axes(self.data_format), self.cropping):
-            key[ax] = _crop_slice(a, b)
-        return inputs[tuple(key)]
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(cropping=self.cropping, data_format=self.data_format)
-        return config
 
 
 # Keras 1's dilated convolutions (deprecated factories of Conv1D / Conv2D)

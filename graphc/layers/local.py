@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations, constraints, initializers, regularizers
 from .. import backend as K
 from ..engine.base_layer import InputSpec, Layer, shape_text
-from .convolutional import (_normalize_data_format, _normalize_padding, _normalize_tuple,
-                            _owner, conv_output_length)
+from .convolutional import (_init_weight_args, _normalize_data_format, _normalize_padding,
+                            _normalize_tuple, _owner, _weight_args_config, conv_output_length)
 
 __all__ = ['LocallyConnected1D', 'LocallyConnected2D']
 
@@ -43,15 +42,9 @@ class _LocallyConnected(Layer):
             raise ValueError(f"{owner}: only padding='valid' is supported (as in Keras 2), got "
                              f"{padding!r}")
         self.data_format = _normalize_data_format(data_format, owner)
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        _init_weight_args(self, activation, use_bias, kernel_initializer, bias_initializer,
+                          kernel_regularizer, bias_regularizer, activity_regularizer,
+                          kernel_constraint, bias_constraint)
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def _split(self, input_shape):
@@ -123,16 +116,8 @@ class _LocallyConnected(Layer):
             'strides': self.strides,
             'padding': self.padding,
             'data_format': self.data_format,
-            'activation': activations.serialize(self.activation),
-            'use_bias': self.use_bias,
-            'kernel_initializer': initializers.serialize(self.kernel_initializer),
-            'bias_initializer': initializers.serialize(self.bias_initializer),
-            'kernel_regularizer': regularizers.serialize(self.kernel_regularizer),
-            'bias_regularizer': regularizers.serialize(self.bias_regularizer),
-            'activity_regularizer': regularizers.serialize(self.activity_regularizer),
-            'kernel_constraint': constraints.serialize(self.kernel_constraint),
-            'bias_constraint': constraints.serialize(self.bias_constraint),
         }
+        config.update(_weight_args_config(self))
         base = super().get_config()
         return dict(list(base.items()) + list(config.items()))
 
