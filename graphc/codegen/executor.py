@@ -282,7 +282,7 @@ class CompiledFunction:
                 var.value = np.array(new)
 
 
-# kernels of graphc.codegen.cpu.runtime.kernels that call BLAS (the emitters import them by name)
+# kernels of graphc.codegen.cpu.runtime.conv / .pool that call BLAS (imported by name)
 _BLAS_KERNELS = ("conv2d_fwd", "conv2d_bwd_input", "conv2d_bwd_filter")
 
 

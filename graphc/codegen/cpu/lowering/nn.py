@@ -1,21 +1,21 @@
 """Lowerings of the NN ops: convolutions (+ their backprop helpers), pooling, bias.
 
-Each lowering writes ONE call of a precompiled kernel of graphc.codegen.cpu.runtime.kernels into the
-generated segment; the geometry (output size, leading padding) is computed here at lowering
-time with the op's own rules (graphc.ir.ops.nn.conv_output_length / conv_pads), so the
-supported patterns are those with static spatial dims (the batch may be symbolic). Kernels
-work channels-last on C-contiguous arrays: channels-first data is transposed on the way in
-and out, 1-D ops run as 2-D ops of height 1.
+Each lowering writes ONE call of a precompiled kernel (graphc.codegen.cpu.runtime.conv or
+.pool) into the generated segment; the geometry (output size, leading padding) is computed here
+at lowering time with the op's own rules (graphc.ir.ops.nn.conv_output_length / conv_pads), so
+the supported patterns are those with static spatial dims (the batch may be symbolic). Kernels
+work channels-last on C-contiguous arrays: channels-first data is transposed on the way in and
+out, 1-D ops run as 2-D ops of height 1.
 
 Conv strategy (measured on the issue-5 convnet, batch 128, 2 cores; see the report in
-tests/codegen/test_lower_nn.py's docstring): im2col blocks + BLAS sgemm beat direct loops by ~10x on the
-64-channel layer and ~3x on the 1-channel first layer, so conv / backprop_input /
+tests/codegen/test_lower_nn.py's docstring): im2col blocks + BLAS sgemm beat direct loops by
+~10x on the 64-channel layer and ~3x on the 1-channel first layer, so conv / backprop_input /
 backprop_filter use im2col + native ``gemm`` (the 1-channel layer's filter gradient: direct
-loops, see kernels._DIRECT_MAX_K); depthwise convolution (no channel reduction) uses direct
-loops. The 2-D convolution and max-pooling kernels split the batch over ``threads()`` chunks
-run in parallel (PARALLEL_KERNELS; see kernels' docstring), and the fused epilogue ops made
-by graphc.passes.fuse (``conv2d_bias_act``, ``max_pool2d_relu_grad``) map onto the same
-kernels with their bias / relu flags; ``conv2d_backprop_filter_pool`` has a kernel of its own.
+loops, see conv._DIRECT_MAX_K); depthwise convolution (no channel reduction) uses direct loops.
+The 2-D convolution and max-pooling kernels split the batch over ``threads()`` chunks run in
+parallel (PARALLEL_KERNELS; see conv.py's docstring), and the fused epilogue ops made by
+graphc.passes.fuse (``conv2d_bias_act``, ``max_pool2d_relu_grad``) map onto the same kernels
+with their bias / relu flags; ``conv2d_backprop_filter_pool`` has a kernel of its own.
 """
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ POOL_OPS = tuple(f"{kind}_pool{r}d{suffix}" for r in (1, 2)
                                       ("avg", ""), ("avg", "_grad")))
 
 
-# kernels of graphc.codegen.cpu.runtime.kernels that split the batch over threads (prange); the
-# executor's BLAS policy keeps OpenBLAS at one thread in programs that call them
+# precompiled kernels (graphc.codegen.cpu.runtime.conv / .pool) that split the batch over
+# threads (prange); the executor's BLAS policy keeps OpenBLAS at one thread in programs that
+# call them
 PARALLEL_KERNELS = ("conv2d_fwd", "conv2d_bwd_input", "conv2d_bwd_filter", "max_pool_fwd",
                     "max_pool_grad", "conv2d_bwd_filter_pool")
 
@@ -46,8 +47,14 @@ def threads() -> int:
 _FLOATS = ("float32", "float64")
 
 
+# the pooling kernels' module; every other kernel is in runtime/conv.py
+_POOL_KERNELS = frozenset(("max_pool_fwd", "max_pool_grad", "max_pool_grad_grad",
+                           "avg_pool_fwd", "avg_pool_grad", "conv2d_bwd_filter_pool"))
+
+
 def need(ctx, *names: str) -> None:
-    """Import kernels ``names`` from graphc.codegen.cpu.runtime.kernels into the generated module."""
+    """Import kernels ``names`` from graphc.codegen.cpu.runtime.conv / .pool into the
+    generated module."""
     if any(n in PARALLEL_KERNELS for n in names):
         start_threads()
     mod = ctx.module
@@ -55,7 +62,8 @@ def need(ctx, *names: str) -> None:
     for n in names:
         if n not in have:
             have.add(n)
-            mod.const_lines.append(f"from graphc.codegen.cpu.runtime.kernels import {n}")
+            module = "pool" if n in _POOL_KERNELS else "conv"
+            mod.const_lines.append(f"from graphc.codegen.cpu.runtime.{module} import {n}")
 
 
 def _spatial(shape, data_format):
