@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import activations, constraints, initializers, regularizers
+from .. import activations, regularizers
 from .. import backend as K
 from ..engine.base_layer import InputSpec, Layer, shape_text
 from ..utils import conv_utils
 from ..utils.generic_utils import to_list
-from .recurrent import RNN, _check_rate, _generate_dropout_mask, _owner
+from .recurrent import (RNN, _check_rate, _forget_bias_initializer, _generate_dropout_mask,
+                        _init_weight_args, _owner, _weight_args_config)
 
 __all__ = ['ConvRNN2D', 'ConvLSTM2DCell', 'ConvLSTM2D']
 
@@ -83,16 +84,15 @@ class ConvLSTM2DCell(Layer):
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
+        _init_weight_args(self, kernel_initializer=kernel_initializer,
+                          recurrent_initializer=recurrent_initializer,
+                          bias_initializer=bias_initializer,
+                          kernel_regularizer=kernel_regularizer,
+                          recurrent_regularizer=recurrent_regularizer,
+                          bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                          recurrent_constraint=recurrent_constraint,
+                          bias_constraint=bias_constraint)
         self.unit_forget_bias = bool(unit_forget_bias)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
         self.dropout = _check_rate(owner, 'dropout', dropout)
         self.recurrent_dropout = _check_rate(owner, 'recurrent_dropout', recurrent_dropout)
         self.state_size = (self.filters, self.filters)
@@ -121,14 +121,7 @@ class ConvLSTM2DCell(Layer):
         if self.use_bias:
             initializer = self.bias_initializer
             if self.unit_forget_bias:
-                base, filters = self.bias_initializer, self.filters
-
-                def initializer(shape, dtype=None):
-                    dtype = dtype or K.floatx()
-                    return np.concatenate([
-                        np.asarray(base((filters,), dtype=dtype), dtype=dtype),
-                        np.ones((filters,), dtype=dtype),
-                        np.asarray(base((filters * 2,), dtype=dtype), dtype=dtype)])
+                initializer = _forget_bias_initializer(self.bias_initializer, self.filters)
             self.bias = self.add_weight('bias', (width,), initializer=initializer,
                                         regularizer=self.bias_regularizer,
                                         constraint=self.bias_constraint)
@@ -206,16 +199,10 @@ class ConvLSTM2DCell(Layer):
             'activation': activations.serialize(self.activation),
             'recurrent_activation': activations.serialize(self.recurrent_activation),
             'use_bias': self.use_bias,
-            'kernel_initializer': initializers.serialize(self.kernel_initializer),
-            'recurrent_initializer': initializers.serialize(self.recurrent_initializer),
-            'bias_initializer': initializers.serialize(self.bias_initializer),
+            **_weight_args_config(self, 'initializer'),
             'unit_forget_bias': self.unit_forget_bias,
-            'kernel_regularizer': regularizers.serialize(self.kernel_regularizer),
-            'recurrent_regularizer': regularizers.serialize(self.recurrent_regularizer),
-            'bias_regularizer': regularizers.serialize(self.bias_regularizer),
-            'kernel_constraint': constraints.serialize(self.kernel_constraint),
-            'recurrent_constraint': constraints.serialize(self.recurrent_constraint),
-            'bias_constraint': constraints.serialize(self.bias_constraint),
+            **_weight_args_config(self, 'regularizer'),
+            **_weight_args_config(self, 'constraint'),
             'dropout': self.dropout,
             'recurrent_dropout': self.recurrent_dropout,
         }

@@ -357,6 +357,43 @@ def _function_in_loaded_module(module_name, name):
     return fn if callable(fn) else None
 
 
+# graphc's own functions that a saved Lambda may name and safe mode may resolve:
+# {(module, name): function}. Only graphc modules register here, and only modules under
+# _IMPORTABLE_PREFIX are imported to find one (those define architectures, nothing runs on
+# import), so a file never chooses the code that runs or the function that is called.
+_LIBRARY_FUNCTIONS: dict = {}
+_IMPORTABLE_PREFIX = 'graphc.applications.'
+
+
+def register_lambda_function(fn):
+    """Register a module-level function of graphc as safe for a ``Lambda`` to name: saved
+    configs name it, and loading finds it again in safe mode, importing its graphc module
+    when needed. Returns ``fn`` (use as a decorator)."""
+    module = _module_name(fn)
+    if not module.startswith('graphc.'):
+        raise ValueError(f'register_lambda_function is for module-level functions of graphc; '
+                         f'got {fn!r} (module {module or "unknown"!r}). Pass your own '
+                         f'functions in custom_objects instead.')
+    _LIBRARY_FUNCTIONS[(module, fn.__name__)] = fn
+    return fn
+
+
+def _library_function(module_name, name):
+    """The registered graphc function ``module_name.name``, importing ``module_name`` first
+    when it is a graphc.applications module not yet imported; None when there is none."""
+    import importlib
+    import sys
+    if not (isinstance(module_name, str) and isinstance(name, str)):
+        return None
+    if module_name not in sys.modules and module_name.startswith(_IMPORTABLE_PREFIX) and \
+            module_name.replace('.', '').isidentifier():
+        try:
+            importlib.import_module(module_name)
+        except ImportError:
+            return None
+    return _LIBRARY_FUNCTIONS.get((module_name, name))
+
+
 class Lambda(Layer):
     """Wraps an expression as a layer: ``Lambda(lambda x: x ** 2)``.
 
@@ -472,6 +509,9 @@ class Lambda(Layer):
             if kind == 'function':
                 if isinstance(value, str) and value in globs:
                     return globs[value]
+                library = _library_function(modules[what], value)
+                if library is not None:            # graphc's own registered function
+                    return library
                 # A named function is found where it was defined, if that module is already
                 # imported (the file only names it: nothing is imported or run because of it).
                 # Not in safe mode: a file could then call any function of any imported module

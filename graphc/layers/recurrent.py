@@ -48,6 +48,37 @@ def _generate_dropout_mask(ones, rate, training=None, count=1):
     return masks
 
 
+_WEIGHT_ARG_KINDS = {'initializer': initializers, 'regularizer': regularizers,
+                     'constraint': constraints}
+
+
+def _init_weight_args(layer, **args):
+    """Resolve a cell's ``{kernel,recurrent,bias}_{initializer,regularizer,constraint}``
+    arguments onto ``layer`` (the gated cells and ConvLSTM2DCell)."""
+    for name, value in args.items():
+        setattr(layer, name, _WEIGHT_ARG_KINDS[name.split('_', 1)[1]].get(value))
+
+
+def _weight_args_config(layer, kind):
+    """The config entries ``kernel_<kind>``, ``recurrent_<kind>`` and ``bias_<kind>`` of a cell
+    (``kind``: 'initializer', 'regularizer' or 'constraint')."""
+    module = _WEIGHT_ARG_KINDS[kind]
+    return {f'{part}_{kind}': module.serialize(getattr(layer, f'{part}_{kind}'))
+            for part in ('kernel', 'recurrent', 'bias')}
+
+
+def _forget_bias_initializer(base, units):
+    """LSTM's ``unit_forget_bias``: the bias of the gates i, f, c, o (``units`` each) from the
+    initializer ``base``, except ones for the forget gate f."""
+
+    def bias_initializer(shape, dtype=None):
+        dtype = dtype or K.floatx()
+        return np.concatenate([np.asarray(base((units,), dtype=dtype), dtype=dtype),
+                               np.ones((units,), dtype=dtype),
+                               np.asarray(base((units * 2,), dtype=dtype), dtype=dtype)])
+    return bias_initializer
+
+
 def _check_rate(owner, name, value):
     value = float(value)
     if not 0. <= value <= 1.:
@@ -78,15 +109,14 @@ class _GatedCell(Layer):
         self.units = int(units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        _init_weight_args(self, kernel_initializer=kernel_initializer,
+                          recurrent_initializer=recurrent_initializer,
+                          bias_initializer=bias_initializer,
+                          kernel_regularizer=kernel_regularizer,
+                          recurrent_regularizer=recurrent_regularizer,
+                          bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                          recurrent_constraint=recurrent_constraint,
+                          bias_constraint=bias_constraint)
         self.dropout = _check_rate(owner, 'dropout', dropout)
         self.recurrent_dropout = _check_rate(owner, 'recurrent_dropout', recurrent_dropout)
         self._dropout_mask = None
@@ -195,15 +225,9 @@ class _GatedCell(Layer):
             'units': self.units,
             'activation': activations.serialize(self.activation),
             'use_bias': self.use_bias,
-            'kernel_initializer': initializers.serialize(self.kernel_initializer),
-            'recurrent_initializer': initializers.serialize(self.recurrent_initializer),
-            'bias_initializer': initializers.serialize(self.bias_initializer),
-            'kernel_regularizer': regularizers.serialize(self.kernel_regularizer),
-            'recurrent_regularizer': regularizers.serialize(self.recurrent_regularizer),
-            'bias_regularizer': regularizers.serialize(self.bias_regularizer),
-            'kernel_constraint': constraints.serialize(self.kernel_constraint),
-            'recurrent_constraint': constraints.serialize(self.recurrent_constraint),
-            'bias_constraint': constraints.serialize(self.bias_constraint),
+            **_weight_args_config(self, 'initializer'),
+            **_weight_args_config(self, 'regularizer'),
+            **_weight_args_config(self, 'constraint'),
             'dropout': self.dropout,
             'recurrent_dropout': self.recurrent_dropout,
         }
@@ -394,14 +418,7 @@ class LSTMCell(_GatedCell):
     def _bias_initializer(self):
         if not self.unit_forget_bias:
             return self.bias_initializer
-        base, units = self.bias_initializer, self.units
-
-        def bias_initializer(shape, dtype=None):
-            dtype = dtype or K.floatx()
-            return np.concatenate([np.asarray(base((units,), dtype=dtype), dtype=dtype),
-                                   np.ones((units,), dtype=dtype),
-                                   np.asarray(base((units * 2,), dtype=dtype), dtype=dtype)])
-        return bias_initializer
+        return _forget_bias_initializer(self.bias_initializer, self.units)
 
     def _step(self, x_proj, states, training=None):
         h_tm1, c_tm1 = states[0], states[1]

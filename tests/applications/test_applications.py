@@ -12,8 +12,9 @@ import graphc
 from graphc import applications as A
 from graphc import backend as K
 from graphc import layers
-from graphc.applications import (densenet, imagenet_utils, inception_v3, mobilenet,
-                                 mobilenet_v2, nasnet, resnet50, vgg16, vgg19, xception)
+from graphc.applications import (densenet, imagenet_utils, inception_resnet_v2, inception_v3,
+                                 mobilenet, mobilenet_v2, nasnet, resnet50, vgg16, vgg19,
+                                 xception)
 from graphc.engine.training import Model
 from graphc.utils.data_utils import ChecksumError
 from tests.utils.http_server import FileServer
@@ -24,6 +25,7 @@ PUBLISHED_PARAMS = {
     'InceptionV3': 23_851_784, 'Xception': 22_910_480, 'MobileNet': 4_253_864,
     'DenseNet121': 8_062_504, 'DenseNet169': 14_307_880, 'DenseNet201': 20_242_984,
     'NASNetMobile': 5_326_716, 'MobileNetV2': 3_538_984, 'NASNetLarge': 88_949_818,
+    'InceptionResNetV2': 55_873_736,
 }
 
 # A small configuration of each architecture (the smallest input it accepts, few classes).
@@ -35,6 +37,8 @@ SMALL = {
     'ResNet50': lambda **kw: A.ResNet50(include_top=False, input_shape=(197, 197, 3),
                                         pooling='avg', **kw),
     'InceptionV3': lambda **kw: A.InceptionV3(input_shape=(75, 75, 3), classes=3, **kw),
+    'InceptionResNetV2': lambda **kw: A.InceptionResNetV2(input_shape=(75, 75, 3), classes=3,
+                                                          **kw),
     'Xception': lambda **kw: A.Xception(input_shape=(71, 71, 3), classes=3, **kw),
     'MobileNet': lambda **kw: A.MobileNet(input_shape=(32, 32, 3), alpha=0.25, classes=3,
                                           **kw),
@@ -56,6 +60,11 @@ KERAS_NAMES = {
     'ResNet50': ['conv1_pad', 'conv1', 'bn_conv1', 'res2a_branch1', 'bn2a_branch1',
                  'res4f_branch2c', 'bn5c_branch2c', 'avg_pool', 'fc1000'],
     'InceptionV3': ['mixed0', 'mixed9_0', 'mixed9_1', 'mixed10', 'avg_pool', 'predictions'],
+    'InceptionResNetV2': ['mixed_5b', 'block35_1_mixed', 'block35_1_conv', 'block35_1', 'block35_1_ac',
+                          'block35_10_ac', 'mixed_6a', 'block17_1', 'block17_20_ac',
+                          'mixed_7a', 'block8_1', 'block8_9_ac', 'block8_10_conv',
+                          'block8_10', 'conv_7b', 'conv_7b_bn', 'conv_7b_ac', 'avg_pool',
+                          'predictions'],
     'Xception': ['block1_conv1', 'block1_conv1_bn', 'block2_sepconv2_act', 'block2_pool',
                  'block12_sepconv3_bn', 'block13_pool', 'block14_sepconv2_act', 'avg_pool',
                  'predictions'],
@@ -87,6 +96,8 @@ NOTOP_FILES = {
                  'a268eb855778b3df3c7506639542a6af'),
     'InceptionV3': ('inception_v3_weights_tf_dim_ordering_tf_kernels_notop.h5',
                     'bcbd6486424b2319ff4ef7d526e38f63'),
+    'InceptionResNetV2': ('inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5',
+                          'd19885ff4a710c122648d3b5c3b684e4'),
     'Xception': ('xception_weights_tf_dim_ordering_tf_kernels_notop.h5',
                  'b0042744bf5b25fce3cb969f33bebb97'),
     'MobileNet': ('mobilenet_2_5_128_tf_no_top.h5', None),
@@ -105,6 +116,8 @@ NOTOP_IMAGENET = {
                                    input_shape=(197, 197, 3)),
     'InceptionV3': lambda: A.InceptionV3(include_top=False, weights='imagenet',
                                          input_shape=(75, 75, 3)),
+    'InceptionResNetV2': lambda: A.InceptionResNetV2(include_top=False, weights='imagenet',
+                                                     input_shape=(75, 75, 3)),
     'Xception': lambda: A.Xception(include_top=False, weights='imagenet',
                                    input_shape=(71, 71, 3)),
     'MobileNet': lambda: A.MobileNet(input_shape=(128, 128, 3), alpha=0.25, include_top=False,
@@ -243,6 +256,12 @@ def test_imagenet_weights_with_wrong_hash_are_refused(served_vgg16, monkeypatch,
      'at least 75x75'),
     (lambda: A.Xception(weights=None, include_top=False, input_shape=(70, 70, 3)),
      'at least 71x71'),
+    (lambda: A.InceptionResNetV2(weights=None, include_top=False, input_shape=(74, 90, 3)),
+     'at least 75x75'),
+    (lambda: A.InceptionResNetV2(weights='imagenet', classes=10), '`classes` should be 1000'),
+    (lambda: inception_resnet_v2.inception_resnet_block(layers.Input((8, 8, 4)), 0.1,
+                                                        'block99', 1),
+     'Unknown Inception-ResNet block type'),
     (lambda: A.VGG16(weights='imagenet', include_top=False, input_shape=(64, 64, 1)),
      '3 channels'),
     (lambda: A.VGG16(weights='imagenet', include_top=True, input_shape=(64, 64, 3)),
@@ -299,6 +318,7 @@ def test_channels_first_vgg16_puts_channels_first():
 def test_module_paths_match_keras():
     assert graphc.applications.vgg16.VGG16 is A.VGG16
     for module, fn in [(vgg19, 'VGG19'), (resnet50, 'ResNet50'), (inception_v3, 'InceptionV3'),
+                       (inception_resnet_v2, 'InceptionResNetV2'),
                        (xception, 'Xception'), (mobilenet, 'MobileNet'),
                        (mobilenet_v2, 'MobileNetV2'), (densenet, 'DenseNet121'),
                        (densenet, 'DenseNet169'), (densenet, 'DenseNet201'),
@@ -329,7 +349,8 @@ def test_preprocess_caffe_is_bgr_minus_mean():
 
 def test_preprocess_tf_and_torch_modes():
     x = _image()
-    for module in (inception_v3, xception, mobilenet, mobilenet_v2, nasnet):
+    for module in (inception_v3, inception_resnet_v2, xception, mobilenet, mobilenet_v2,
+                   nasnet):
         np.testing.assert_allclose(module.preprocess_input(x.copy()), x / 127.5 - 1,
                                    rtol=1e-6, atol=1e-6)
     mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
@@ -391,7 +412,7 @@ def test_decode_predictions_fetches_the_class_index_with_get_file(server, monkey
     assert (tmp_path / 'models' / 'imagenet_class_index.json').exists()
 
 
-@pytest.mark.parametrize('name', ['MobileNet', 'NASNetMobile'])
+@pytest.mark.parametrize('name', ['MobileNet', 'NASNetMobile', 'InceptionResNetV2'])
 def test_small_model_save_model_load_model(name, small_models, tmp_path):
     from graphc.models import load_model
     model = small_models[name]
@@ -401,3 +422,64 @@ def test_small_model_save_model_load_model(name, small_models, tmp_path):
     assert [la.name for la in loaded.layers] == [la.name for la in model.layers]
     for a, b in zip(_weights_of(model), _weights_of(loaded)):
         np.testing.assert_array_equal(a, b)
+
+
+# --------------------------------------------------------------------------------------------
+# InceptionResNetV2's residual scaling: a registered function, loadable in safe mode
+# --------------------------------------------------------------------------------------------
+
+def test_inception_resnet_v2_blocks_scale_their_residual_by_keras_factors(small_models):
+    model = small_models['InceptionResNetV2']
+    lambdas = [la for la in model.layers if isinstance(la, layers.Lambda)]
+    expected = ([(f'block35_{i}', 0.17) for i in range(1, 11)] +
+                [(f'block17_{i}', 0.1) for i in range(1, 21)] +
+                [(f'block8_{i}', 0.2) for i in range(1, 10)] + [('block8_10', 1.0)])
+    assert [(la.name, la.arguments['scale']) for la in lambdas] == expected
+    config = lambdas[0].get_config()
+    assert config['function'] == 'scaled_residual' and config['function_type'] == 'function'
+    assert config['module'] == 'graphc.applications.inception_resnet_v2'
+    a, b = np.arange(6.).reshape(2, 3), np.ones((2, 3))
+    np.testing.assert_allclose(inception_resnet_v2.scaled_residual([a, b], scale=0.17),
+                               a + 0.17)
+    # the last block8 has no relu after it; the others do
+    names = {la.name for la in model.layers}
+    assert 'block8_9_ac' in names and 'block8_10_ac' not in names
+
+
+def test_saved_inception_resnet_v2_loads_in_safe_mode_in_a_fresh_process(small_models,
+                                                                         tmp_path):
+    import subprocess
+    import sys
+    path = tmp_path / 'irv2.h5'
+    small_models['InceptionResNetV2'].save(str(path))
+    # nothing imports graphc.applications first: loading finds the registered function
+    code = ('import sys; from graphc.models import load_model; '
+            'm = load_model(sys.argv[1], compile=False); '
+            'print(m.get_layer("block17_3").function.__module__, m.count_params())')
+    out = subprocess.run([sys.executable, '-c', code, str(path)], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ['graphc.applications.inception_resnet_v2',
+                                  str(small_models['InceptionResNetV2'].count_params())]
+
+
+@pytest.mark.parametrize('function, module', [
+    ('conv2d_bn', 'graphc.applications.inception_resnet_v2'),     # not registered
+    ('get_file', 'graphc.utils.data_utils'),                        # not registered
+    ('scaled_residual', 'graphc.applications.no_such_module'),
+])
+def test_safe_mode_still_refuses_unregistered_functions_a_lambda_names(function, module):
+    from graphc.utils.safe_mode import UnsafeDeserializationError
+    config = {'name': 'lam', 'trainable': True, 'function': function,
+              'function_type': 'function', 'module': module, 'output_shape': None,
+              'output_shape_type': 'raw', 'arguments': {}}
+    with pytest.raises(UnsafeDeserializationError, match=function):
+        layers.Lambda.from_config(config)
+
+
+def test_only_graphc_functions_can_be_registered_for_lambdas():
+    from graphc.layers.core import register_lambda_function
+    with pytest.raises(ValueError, match='custom_objects'):
+        register_lambda_function(np.add)
+    with pytest.raises(ValueError, match='custom_objects'):
+        register_lambda_function(lambda x: x)
