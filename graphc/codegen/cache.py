@@ -487,10 +487,16 @@ def _guard_numba_cache(dispatcher, module_key: str, pycache: str) -> None:
 
 
 def _guard_module(module: types.ModuleType, module_key: str, pycache: str) -> None:
+    """Guard the numba cache of every function the generated module defines. The runtime
+    functions it imports (graphc's precompiled kernels, the math library) keep numba's own
+    cache beside graphc's package: compiled once per installation, not once per compile
+    cache (pointing them here made every new graphc home compile the convolution kernels
+    again, ~15 s)."""
     from numba.core.dispatcher import Dispatcher
 
     for value in list(vars(module).values()):
-        if isinstance(value, Dispatcher):
+        if isinstance(value, Dispatcher) and \
+                getattr(value.py_func, "__module__", None) == module.__name__:
             _guard_numba_cache(value, module_key, pycache)
 
 
