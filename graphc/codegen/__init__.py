@@ -64,35 +64,58 @@ def _single_optimisation_pipeline():
     the full ``-O3`` pipeline with loop vectorisation) when the library is finalised. For one
     large generated step function the first run is redundant work: measured on the seed MLP
     step, ~0.3 s of the ~3.6 s cold compile, with the same run time (the module pipeline does
-    the vectorising). Inside this block the function-level pipeline runs at level 0; every
-    module pipeline is unchanged. numba's compiler lock is held, so no other thread compiles
-    with the setting. ``GRAPHC_NUMBA_FUNCTION_OPT=<0-3>`` chooses the level (3 restores
-    numba's behaviour).
+    the vectorising). Inside this block the function-level pipeline runs at level 0 for the
+    functions of generated modules (not for the runtime kernels they call, which numba caches
+    as compiled); every module pipeline is unchanged. numba's compiler lock is held, so no
+    other thread compiles with the setting. ``GRAPHC_NUMBA_FUNCTION_OPT=<0-3>`` chooses the
+    level (3 restores numba's behaviour).
     """
     level = os.environ.get("GRAPHC_NUMBA_FUNCTION_OPT", "0").strip()
     if level not in ("0", "1", "2", "3"):
         raise ValueError(f"GRAPHC_NUMBA_FUNCTION_OPT must be 0, 1, 2 or 3, got {level!r}")
     try:
-        from numba.core.codegen import CPUCodegen
+        from numba.core.codegen import CPUCodegen, CPUCodeLibrary
         from numba.core.compiler_lock import global_compiler_lock
         original = CPUCodegen.__dict__["_function_pass_manager"]
+        original_optimize = CPUCodeLibrary.__dict__["_optimize_functions"]
     except (ImportError, KeyError):          # another numba: leave it as it is
         yield
         return
     if level == "3":
         yield
         return
+    generated_now = [False]
 
     def function_pass_manager(self, **kwargs):
-        kwargs.setdefault("opt", int(level))
+        if generated_now[0]:
+            kwargs.setdefault("opt", int(level))
         return original(self, **kwargs)
+
+    def optimize_functions(self, ll_module):
+        # only the generated modules' own functions: a runtime kernel that is first compiled
+        # while a step compiles (a convolution called by the step) is cached by numba as
+        # compiled, and at level 0 it ran 1.5-2x slower for good
+        was = generated_now[0]
+        generated_now[0] = any(_GENERATED in f.name for f in ll_module.functions
+                               if not f.is_declaration for _GENERATED in _GENERATED_MODULES)
+        try:
+            return original_optimize(self, ll_module)
+        finally:
+            generated_now[0] = was
 
     with global_compiler_lock:
         CPUCodegen._function_pass_manager = function_pass_manager
+        CPUCodeLibrary._optimize_functions = optimize_functions
         try:
             yield
         finally:
             CPUCodegen._function_pass_manager = original
+            CPUCodeLibrary._optimize_functions = original_optimize
+
+
+# names of the modules the CPU generator writes (graphc_gen_<key>, graphc_k_<key>): they appear
+# in the mangled names of the functions numba compiles from them
+_GENERATED_MODULES = ("graphc_gen_", "graphc_k_")
 
 
 def compile_graph(graph, *, parallel: bool | None = None, device: str | None = None):
