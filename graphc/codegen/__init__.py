@@ -96,8 +96,8 @@ def _single_optimisation_pipeline():
         # while a step compiles (a convolution called by the step) is cached by numba as
         # compiled, and at level 0 it ran 1.5-2x slower for good
         was = generated_now[0]
-        generated_now[0] = any(_GENERATED in f.name for f in ll_module.functions
-                               if not f.is_declaration for _GENERATED in _GENERATED_MODULES)
+        generated_now[0] = any(prefix in f.name for f in ll_module.functions
+                               if not f.is_declaration for prefix in _GENERATED_MODULES)
         try:
             return original_optimize(self, ll_module)
         finally:
