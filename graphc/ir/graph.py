@@ -56,9 +56,21 @@ class Graph:
         return self.outputs + [n for _, n in self.updates] + [v for v, _ in self.updates]
 
     def nodes(self) -> list[Node]:
-        """Nodes in topological order (inputs first, then in order of first use)."""
+        """Nodes in topological order (inputs first, then in order of first use).
+
+        Nodes are immutable, so the order depends only on the seed Values (the inputs, the
+        outputs and both sides of the updates): it is remembered for the seeds it was computed
+        from and computed again when any of them changes (passes and the code generators ask
+        hundreds of times per compile). Each call returns a new list.
+        """
         seeds = list(self.inputs) + self.roots()
-        return toposort(seeds)
+        memo = self.__dict__.get("_order")
+        if memo is not None and len(memo[0]) == len(seeds) and \
+                all(a is b for a, b in zip(memo[0], seeds)):
+            return list(memo[1])
+        order = toposort(seeds)
+        self.__dict__["_order"] = (seeds, order)
+        return list(order)
 
     def variables(self) -> list[Value]:
         """Variable Values read or updated, in topological order."""

@@ -58,13 +58,23 @@ def current_scope() -> str:
     return "/".join(stack) if stack else ""
 
 
+_OURS: dict[str, bool] = {}     # code file name -> inside graphc (or import machinery)
+
+
+def _ours(fname: str) -> bool:
+    got = _OURS.get(fname)
+    if got is None:
+        got = _OURS[fname] = os.path.abspath(fname).startswith(_PKG_DIR + os.sep) or \
+            "importlib" in fname or fname.startswith("<frozen ")
+    return got
+
+
 def user_location() -> str:
     """``file:line`` of the innermost frame outside the graphc package (the user's code)."""
     frame = sys._getframe(1)
     while frame is not None:
         fname = frame.f_code.co_filename
-        if not os.path.abspath(fname).startswith(_PKG_DIR + os.sep) and \
-                "importlib" not in fname and not fname.startswith("<frozen "):
+        if not _ours(fname):
             return f"{os.path.basename(fname)}:{frame.f_lineno}"
         frame = frame.f_back
     return ""
