@@ -286,38 +286,24 @@ class CompiledFunction:
 _BLAS_KERNELS = ("conv2d_fwd", "conv2d_bwd_input", "conv2d_bwd_filter")
 
 
-# The rule's two constants. A thread per TOTAL_PER_THREAD multiply-adds of all the call's
-# products together (~0.5 ms of one core at BLAS speed): a step of many small products (32
-# Dense(256) layers at batch 32, 97 products of ~2M each) gains from a second thread as much as
-# one large product does. And at least LARGEST_PER_THREAD multiply-adds of the largest product
-# per thread, so many tiny products on a many-core machine do not each start every core.
-# Measured on 2 cores (bench/RESULTS.md, "BLAS threads"): two threads pay from ~50M
-# multiply-adds per step (MLP 8 x 256 at batch 32: 1.3x) and cost below ~20M (MLP 2 x 256 at
-# batch 32: 0.9x).
-TOTAL_PER_THREAD = 1 << 24
-LARGEST_PER_THREAD = 1 << 20
-WORK_PER_THREAD = TOTAL_PER_THREAD          # the name the rule had for one product
+# Multiply-adds of one product below which a second thread does not pay: ~2 ms of one core
+# at BLAS speed (35 G multiply-adds/s). On the 2-core dev machine this gives the counts the
+# earlier timing policy picked: 1 thread for the seed MLP at batch 32, 2 at batch 1024.
+WORK_PER_THREAD = 1 << 26
 
 
-def blas_threads_for(work: float, ncores: int, total: float | None = None) -> int:
-    """The thread count for a call whose largest product is ``work`` multiply-adds and whose
-    products together are ``total`` (default: ``work``, a call of one product).
+def blas_threads_for(work: float, ncores: int) -> int:
+    """The thread count for a call whose largest product is ``work`` multiply-adds.
 
     A pure function (no timing, no machine load), so the same shapes on the same core count
     always run with the same threads and give bit-identical results: one thread per
-    ``TOTAL_PER_THREAD`` multiply-adds of the whole call and per ``LARGEST_PER_THREAD`` of
-    the largest product, whichever gives fewer, at least 1, at most ``ncores``.
+    ``WORK_PER_THREAD`` multiply-adds, at least 1, at most ``ncores``.
 
     Example:
-        >>> blas_threads_for(32 * 784 * 256, 2, total=19e6)      # MLP 2 x 256, batch 32
-        1
-        >>> blas_threads_for(32 * 784 * 256, 2, total=214e6)     # MLP 32 x 256, batch 32
-        2
+        >>> blas_threads_for(32 * 784 * 1024, 2), blas_threads_for(1024 * 784 * 1024, 2)
+        (1, 2)
     """
-    if total is None:
-        total = work
-    n = min(int(total // TOTAL_PER_THREAD), int(work // LARGEST_PER_THREAD))
-    return max(1, min(int(ncores), n))
+    return max(1, min(int(ncores), int(work // WORK_PER_THREAD)))
 
 
 def _products(graph) -> list:
@@ -339,28 +325,18 @@ def _products(graph) -> list:
     return found
 
 
-def _product_sizes(products, batch: int) -> list[float]:
-    def size(shape):
-        n = 1
-        for d in shape:
-            n *= batch if isinstance(d, str) else (1 if d is None else d)
-        return n
-    return [math.sqrt(size(a) * size(b) * size(c)) for a, b, c in products]
-
-
 def product_work(products, batch: int) -> float:
     """The multiply-adds of the largest product at batch size ``batch``.
 
     Each product counts sqrt(|a| |b| |out|) (exactly M*K*N for a matrix product), with every
     symbolic dimension taken as ``batch``.
     """
-    return max(_product_sizes(products, batch), default=0.0)
-
-
-def total_work(products, batch: int) -> float:
-    """The multiply-adds of all the products together at batch size ``batch`` (counted as in
-    :func:`product_work`)."""
-    return float(sum(_product_sizes(products, batch)))
+    def size(shape):
+        n = 1
+        for d in shape:
+            n *= batch if isinstance(d, str) else (1 if d is None else d)
+        return n
+    return max((math.sqrt(size(a) * size(b) * size(c)) for a, b, c in products), default=0.0)
 
 
 class _BlasThreadPolicy:
@@ -442,12 +418,11 @@ class _BlasThreadPolicy:
             elif self.parallel and not self.products:   # prange loops alone: every core
                 n = self.ncores
             else:
-                n = blas_threads_for(product_work(self.products, batch), self.ncores,
-                                     total_work(self.products, batch))
+                n = blas_threads_for(product_work(self.products, batch), self.ncores)
             self.choice[batch] = n
             _log(f"{'numba' if self.parallel else 'BLAS'} threads for batch size {batch}: "
-                 f"{n} (largest product {product_work(self.products, batch):.3g}, all "
-                 f"{total_work(self.products, batch):.3g} multiply-adds, {self.ncores} cores)")
+                 f"{n} (largest product {product_work(self.products, batch):.3g} "
+                 f"multiply-adds, {self.ncores} cores)")
         return n
 
     def wrap(self, call):

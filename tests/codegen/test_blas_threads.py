@@ -10,9 +10,8 @@ import pytest
 from graphc.codegen import compile_graph
 from graphc.codegen import executor
 from graphc.codegen.cpu import runtime as native
-from graphc.codegen.executor import (LARGEST_PER_THREAD, TOTAL_PER_THREAD, WORK_PER_THREAD,
-                                     _BlasThreadPolicy, _products, blas_threads_for,
-                                     product_work, total_work)
+from graphc.codegen.executor import (WORK_PER_THREAD, _BlasThreadPolicy, _products,
+                                     blas_threads_for, product_work)
 from graphc.ir import Graph, TensorType, apply, source
 
 
@@ -35,28 +34,9 @@ def test_rule_is_a_pure_bounded_monotonic_function_of_work_and_cores():
                            3 * WORK_PER_THREAD, 1e15)]       # same inputs, same answer
     assert blas_threads_for(2 * WORK_PER_THREAD - 1, 8) == 1
     assert blas_threads_for(2 * WORK_PER_THREAD, 8) == 2
-    # one product of the seed MLP's first layer (784 -> 1024) on 2 cores: batch 32 one
-    # thread, 1024 two
+    # the seed MLP's first layer (784 -> 1024) on 2 cores: batch 32 one thread, 1024 two
     assert blas_threads_for(32 * 784 * 1024, 2) == 1
     assert blas_threads_for(1024 * 784 * 1024, 2) == 2
-
-
-def test_rule_counts_all_the_products_of_a_call_and_bounds_by_the_largest():
-    small = 32 * 256 * 256                       # one Dense(256) product at batch 32
-    # one such product: one thread; a step of 97 of them (32 Dense layers, forward and
-    # backward) has the work of a large product and gets a second thread on 2 cores
-    assert blas_threads_for(small, 2, total=small) == 1
-    assert blas_threads_for(small, 2, total=97 * small) == 2
-    # on many cores the largest product bounds the count: 97 small products do not start
-    # 64 threads each
-    assert blas_threads_for(small, 64, total=97 * small) == small // LARGEST_PER_THREAD
-    assert blas_threads_for(small, 64, total=97 * small) < 97 * small // TOTAL_PER_THREAD
-    # the total never lowers the count below what the largest product alone gets
-    for work in (1, small, 2 ** 26, 2 ** 30):
-        for cores in (2, 8):
-            assert blas_threads_for(work, cores, total=4 * work) >= \
-                blas_threads_for(work, cores)
-    assert total_work(_products(_graph(8, 5)), 10) == pytest.approx(2 * 10 * 8 * 5)
 
 
 def test_product_work_reads_the_shapes_with_the_batch_substituted():
@@ -83,9 +63,7 @@ def test_policy_ignores_timings_and_repeats_its_choice(monkeypatch):
         for b, xv in xs.items():
             fn([xv, w])
             assert native.blas_get_threads() == policy.threads(b)
-    # two products of b*64*512 multiply-adds each: x @ w and x.T @ h
-    expected = {b: blas_threads_for(b * 64 * 512, policy.ncores, total=2 * b * 64 * 512)
-                for b in xs}
+    expected = {b: blas_threads_for(b * 64 * 512, policy.ncores) for b in xs}
     assert policy.choice == expected
     # another compile of the same graph makes the same choices
     again = _BlasThreadPolicy.for_program(fn.program, fn.graph)
@@ -112,7 +90,7 @@ def _train(batch_size):
                         Dense(4, activation="softmax")])
     model.compile(loss="categorical_crossentropy", optimizer="adam")
     model.fit(x, y, batch_size=batch_size, epochs=2, verbose=0, shuffle=True)
-    return model.get_weights(), model
+    return model.get_weights()
 
 
 @pytest.mark.parametrize("batch_size", [16, 4096])
@@ -120,15 +98,12 @@ def test_the_same_seed_gives_bit_identical_weights(batch_size, monkeypatch):
     """Batch 16 runs on one BLAS thread; at 4096 the largest product is 4096*96*512 = 2**28
     multiply-adds, several threads where there are cores."""
     monkeypatch.delenv("GRAPHC_BLAS_THREADS", raising=False)
-    first, _ = _train(batch_size)
-    second, model = _train(batch_size)
+    first = _train(batch_size)
+    second = _train(batch_size)
     assert len(first) == 4
     for a, b in zip(first, second):
         assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
     assert executor.blas_threads_for(batch_size * 96 * 512, 2) == (1 if batch_size == 16 else 2)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     if native.blas_library() is not None and cores > 1:   # the last step ran by the rule
-        policy = model.train_function.executor.blas_threads
-        assert native.blas_get_threads() == policy.threads(batch_size) == blas_threads_for(
-            product_work(policy.products, batch_size), cores,
-            total_work(policy.products, batch_size))
+        assert native.blas_get_threads() == blas_threads_for(batch_size * 96 * 512, cores)
