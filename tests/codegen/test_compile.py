@@ -175,8 +175,12 @@ def test_parallel_and_serial_kernels_agree():
     for batch in (1, 50):
         xa = rng.normal(size=(batch, 33)).astype(np.float32)
         ba = rng.normal(size=33).astype(np.float32)
-        for s, p in zip(serial([xa, ba]), par([xa, ba])):
-            np.testing.assert_array_equal(s, p)
+        (ys, sums, maxs), (yp, sump, maxp) = serial([xa, ba]), par([xa, ba])
+        np.testing.assert_array_equal(ys, yp)            # elementwise: bit-identical
+        np.testing.assert_array_equal(maxs, maxp)        # a max does not depend on order
+        # a sum may be vectorised in another order (the parallel loop is a kernel of its
+        # own, whose sizes are arguments): equal to float32 rounding
+        np.testing.assert_allclose(sums, sump, rtol=1e-6)
 
 
 def _double_ops(llvm_ir: str) -> list[str]:

@@ -17,7 +17,7 @@ from graphc.codegen.cpu.lower import lower
 from graphc.codegen.executor import build
 from graphc.codegen.kir import Driver, Inline, KernelCall, Module, Unit, names_of
 from graphc.codegen import kir_passes
-from graphc.codegen.kir_passes import group_units, outline, plan_kernel
+from graphc.codegen.kir_passes import group_units, lift_sizes, outline, plan_call, plan_kernel
 from graphc.ir import Graph, TensorType, apply, evaluate, source
 from graphc.ir.node import Variable
 from graphc.passes.fuse import fuse
@@ -131,6 +131,52 @@ def test_updates_of_four_variables_call_one_kernel_and_match_the_interpreter(mon
     calls = [s for d in program.kir.drivers for s in d.body]
     update = [c for c in calls if "sub" in c.kernel.label]
     assert len(update) == 4 and len({c.kernel.key for c in update}) == 1
+    fn = build(graph, program, False)
+    fn([np.float32(0.5)])
+    for (var, _), w in zip(graph.updates, want):
+        np.testing.assert_allclose(var.node.attrs["var"].value, w, rtol=1e-6, atol=1e-6)
+
+
+def test_sizes_written_into_code_become_arguments_of_one_kernel():
+    text, sizes = lift_sizes("    t2 = empty_c((n0, 1, 128), np.float32)\n"
+                             "    for i in range(16):\n"
+                             "        t2[i, 0, 3] = a.shape[2] * 16 + x ** 2 + f(a, axis=2)")
+    assert sizes == (128, 16, 16)
+    assert text == ("    t2 = empty_c((n0, 1, _d0), np.float32)\n"
+                    "    for i in range(_d1):\n"
+                    "        t2[i, 0, 3] = a.shape[2] * _d2 + x ** 2 + f(a, axis=2)")
+    a = _unit(["t1 = empty_c((v0.shape[0], 16), np.float32)", "for i in range(16):",
+               "    t1[0, i] = v0[0, i]"])
+    b = _unit(["t7 = empty_c((v3.shape[0], 64), np.float32)", "for i3 in range(64):",
+               "    t7[0, i3] = v3[0, i3]"])
+    (ka, sa), (kb, sb) = plan_call(a, ["v0"], ["t1"], {}), plan_call(b, ["v3"], ["t7"], {})
+    assert ka.key == kb.key and ka.params == ("a0", "_d0", "_d1")
+    assert (sa, sb) == (("16", "16"), ("64", "64"))
+
+
+def test_updates_of_variables_of_four_shapes_call_one_kernel_and_match_the_interpreter(
+        monkeypatch):
+    """The same update code on (6, 5), (6, 5), (3, 7) and (3, 7) variables: each pair is a
+    kernel boundary (repeated code), and both pairs are one kernel, called with each
+    variable's sizes."""
+    monkeypatch.setattr(kir_passes, "SHARE_MIN_LINES", 0)
+    rng = np.random.default_rng(1)
+    x = source("input", TensorType("float32", ()), name="x")
+    updates = []
+    for k, shape in enumerate([(6, 5), (6, 5), (3, 7), (3, 7)]):
+        w, _ = _var(rng.normal(size=shape), f"w{k}")
+        m, _ = _var(rng.normal(size=shape), f"m{k}")
+        m_new = m * 0.9 + apply("tanh", w * x)
+        updates += [(m, m_new), (w, w - 0.1 * m_new)]
+    graph = fuse(Graph([x], [x * 1.0], updates=updates))
+    want = evaluate([new for _, new in graph.updates], {x: np.float32(0.5)})
+    program = lower(graph)
+    calls = [s for d in program.kir.drivers for s in d.body]
+    update = [c for c in calls if "sub" in c.kernel.label]
+    assert len(update) == 4 and len({c.kernel.key for c in update}) == 1
+    sizes = {c.args[len(c.args) - sum(p.startswith("_d") for p in c.kernel.params):]
+             for c in update}
+    assert sizes == {("6", "5"), ("3", "7")}
     fn = build(graph, program, False)
     fn([np.float32(0.5)])
     for (var, _), w in zip(graph.updates, want):
