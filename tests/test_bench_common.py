@@ -78,7 +78,8 @@ def test_isa_native_is_taken_out_of_the_arguments_a_benchmark_parses(tmp_path):
     import subprocess
     import sys
     script = tmp_path / "b.py"
-    script.write_text(f"import sys\nsys.path.insert(0, {os.path.join(ROOT, "bench")!r})\n"
+    bench = os.path.join(ROOT, "bench")
+    script.write_text(f"import sys\nsys.path.insert(0, {bench!r})\n"
                       "import common\nprint(sys.argv[1:])\n")
     out = subprocess.run([sys.executable, str(script), "--isa", "native", "--seconds", "1"],
                          capture_output=True, text=True, check=True).stdout
