@@ -43,7 +43,7 @@ import numpy as np
 # The peers run on the CPU: a JAX built with CUDA would otherwise pick a GPU.
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ROOT, measure_interleaved, optional, table, write_json  # noqa: E402
+from common import ISA_ENV, ROOT, measure_interleaved, optional, table, write_json  # noqa: E402
 
 H = W = 32
 C_IN, N_OUT = 3, 10
@@ -249,6 +249,8 @@ def main(argv=None):
     ap.add_argument("--batches", default="32,128", help="comma-separated batch sizes")
     ap.add_argument("--seconds", type=float, default=1.0, help="timing time per figure")
     ap.add_argument("--min-runs", type=int, default=5, help="fewest timed steps per figure")
+    ap.add_argument("--isa", default="native", choices=["native", *ISA_ENV],
+                    help="restrict graphc and the peers to this instruction set (common.py)")
     ap.add_argument("--no-keras", action="store_true", help="skip Keras 3 / JAX")
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch")
     ap.add_argument("--keep-cache", action="store_true",

@@ -67,6 +67,7 @@ def _apply_isa() -> None:
     argv, env = isa_environment(sys.argv, os.environ)
     if env is not None:
         os.execve(sys.executable, [sys.executable] + argv, env)
+    sys.argv[:] = argv            # ``--isa native``: this process is the run; drop the option
 
 
 _apply_isa()

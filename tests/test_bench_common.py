@@ -70,3 +70,17 @@ def test_isa_avx2_reruns_the_benchmark_with_every_library_restricted():
     assert common.isa_environment(["b.py"], {}) == (["b.py"], None)
     with pytest.raises(SystemExit, match="--isa must be one of native, avx2"):
         common.isa_environment(["b.py", "--isa", "sse2"], {})
+
+
+def test_isa_native_is_taken_out_of_the_arguments_a_benchmark_parses(tmp_path):
+    """``--isa native`` runs in the same process: the option must not reach the benchmark's
+    own argument parser (which knows nothing of it)."""
+    import subprocess
+    import sys
+    script = tmp_path / "b.py"
+    bench = os.path.join(ROOT, "bench")
+    script.write_text(f"import sys\nsys.path.insert(0, {bench!r})\n"
+                      "import common\nprint(sys.argv[1:])\n")
+    out = subprocess.run([sys.executable, str(script), "--isa", "native", "--seconds", "1"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['--seconds', '1']"
