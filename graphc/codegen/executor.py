@@ -286,10 +286,13 @@ class CompiledFunction:
 _BLAS_KERNELS = ("conv2d_fwd", "conv2d_bwd_input", "conv2d_bwd_filter")
 
 
-# Multiply-adds of one product below which a second thread does not pay: ~2 ms of one core
-# at BLAS speed (35 G multiply-adds/s). On the 2-core dev machine this gives the counts the
-# earlier timing policy picked: 1 thread for the seed MLP at batch 32, 2 at batch 1024.
-WORK_PER_THREAD = 1 << 26
+# Multiply-adds of the largest product per BLAS thread: n threads from n * 2^25 (a second
+# thread from ~2 ms of one core at BLAS speed, 35 G multiply-adds/s). Measured on the 2-core
+# dev machine, seed MLP train step (bench/RESULTS.md, third session): batch 32 (25.7M) 1.9 ms
+# on one thread, 3.7 ms on two; batch 128 (103M) 5.8 ms on one, 2.9 ms on two. With another
+# busy process on the cores two threads lose (batch 128: 7.6 vs 5.2 ms); the rule cannot know
+# the load and stays a pure function of the shapes (same seed, same weights).
+WORK_PER_THREAD = 1 << 25
 
 
 def blas_threads_for(work: float, ncores: int) -> int:
