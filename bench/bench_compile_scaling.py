@@ -28,7 +28,7 @@ import textwrap
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import machine, table, write_json  # noqa: E402
+from common import keras_python, machine, table, write_json  # noqa: E402
 
 ROWS = {
     "mlp2": ("mlp", 2), "mlp8": ("mlp", 8), "mlp32": ("mlp", 32),
@@ -157,20 +157,6 @@ def _child(python: str, lib: str, kind: str, depth: int, steps: int, env: dict,
     return {"error": (proc.stderr or proc.stdout)[-800:]}
 
 
-def _keras_python() -> str | None:
-    """An interpreter with Keras 3 and JAX: $GRAPHC_BENCH_KERAS_PYTHON, else this one."""
-    cands = [os.environ.get("GRAPHC_BENCH_KERAS_PYTHON"), sys.executable]
-    for py in cands:
-        if not py:
-            continue
-        probe = subprocess.run([py, "-c", "import keras, jax; print(keras.__version__)"],
-                               env=dict(os.environ, KERAS_BACKEND="jax"),
-                               capture_output=True, text=True)
-        if probe.returncode == 0:
-            return py
-    return None
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", default=",".join(ROWS), help="comma-separated: " + ",".join(ROWS))
@@ -178,7 +164,7 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per child process")
     ap.add_argument("--no-keras", action="store_true", help="skip the Keras 3 / JAX column")
     args = ap.parse_args()
-    keras_py = None if args.no_keras else _keras_python()
+    keras_py = None if args.no_keras else keras_python()
     rows = []
     for name in args.rows.split(","):
         kind, depth = ROWS[name]

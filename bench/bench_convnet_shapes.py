@@ -43,7 +43,8 @@ import numpy as np
 # The peers run on the CPU: a JAX built with CUDA would otherwise pick a GPU.
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ISA_ENV, ROOT, measure_interleaved, optional, table, write_json  # noqa: E402
+from common import (ISA_ENV, ROOT, keras_python, measure_interleaved, optional,  # noqa: E402
+                    table, write_json)
 
 H = W = 32
 C_IN, N_OUT = 3, 10
@@ -199,18 +200,6 @@ KERAS_CHILD = textwrap.dedent('''
                        "XLA_FLAGS": os.environ.get("XLA_FLAGS")}
     print("RESULT " + json.dumps(out))
 ''')
-
-
-def keras_python() -> str | None:
-    """An interpreter with Keras 3 and JAX: $GRAPHC_BENCH_KERAS_PYTHON, else this one."""
-    for py in (os.environ.get("GRAPHC_BENCH_KERAS_PYTHON"), sys.executable):
-        if not py:
-            continue
-        probe = subprocess.run([py, "-c", "import keras, jax"], capture_output=True,
-                               env=dict(os.environ, KERAS_BACKEND="jax"))
-        if probe.returncode == 0:
-            return py
-    return None
 
 
 def keras_run(python: str, filters: int, depth: int, batches: list[int], seconds: float,

@@ -36,7 +36,7 @@ import numpy as np
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ISA_ENV, optional, table, write_json  # noqa: E402
+from common import ISA_ENV, keras_python, optional, table, write_json  # noqa: E402
 
 DEFAULT_DATA = "/work/shared/data/mnist.npz"
 BATCH, N_HID, N_OUT = 32, 1024, 10
@@ -199,18 +199,6 @@ KERAS_CHILD = textwrap.dedent('''
                                   "keras": keras.__version__, "jax": jax.__version__,
                                   "XLA_FLAGS": os.environ.get("XLA_FLAGS")}))
 ''')
-
-
-def keras_python() -> str | None:
-    """An interpreter with Keras 3 and JAX: $GRAPHC_BENCH_KERAS_PYTHON, else this one."""
-    for py in (os.environ.get("GRAPHC_BENCH_KERAS_PYTHON"), sys.executable):
-        if not py:
-            continue
-        probe = subprocess.run([py, "-c", "import keras, jax"], capture_output=True,
-                               env=dict(os.environ, KERAS_BACKEND="jax"))
-        if probe.returncode == 0:
-            return py
-    return None
 
 
 def run_keras(python: str, path: str, epochs: int, timeout: float) -> dict:

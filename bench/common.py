@@ -239,3 +239,18 @@ def write_json(name: str, payload: dict) -> str:
     atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
     print(f"wrote {path}")
     return path
+
+
+def keras_python() -> str | None:
+    """An interpreter with Keras 3 and JAX for the Keras 3 columns: ``$GRAPHC_BENCH_KERAS_PYTHON``
+    (a separate virtualenv: Keras 3 is a tool here, not a dependency), else this one; None
+    when neither imports both."""
+    import subprocess
+    for py in (os.environ.get("GRAPHC_BENCH_KERAS_PYTHON"), sys.executable):
+        if not py:
+            continue
+        probe = subprocess.run([py, "-c", "import keras, jax"], capture_output=True,
+                               env=dict(os.environ, KERAS_BACKEND="jax"))
+        if probe.returncode == 0:
+            return py
+    return None
