@@ -29,7 +29,8 @@ import numpy as np
 # The peers run on the CPU: a JAX built with CUDA would otherwise pick a GPU.
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import blas_core, measure, optional, time_steps, table, write_json  # noqa: E402,E501
+from common import (blas_core, measure, optional, table, time_steps,  # noqa: E402
+                    torch_nchw_step, write_json)
 
 H, W, C_IN, N_OUT = 28, 28, 1, 10
 LR, B1, B2, EPS = 0.001, 0.9, 0.999, 1e-7
@@ -135,17 +136,7 @@ def torch_step(batch):
         nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(64 * 5 * 5, N_OUT))
     opt = torch.optim.Adam(model.parameters(), lr=LR, betas=(B1, B2), eps=EPS)
-    x, y = data(batch)
-    x = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))    # NCHW
-    y = torch.from_numpy(y)
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = -(y * torch.log_softmax(model(x), dim=1)).sum(1).mean()
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+    return torch_nchw_step(torch, model, opt, *data(batch))
 
 
 def jax_step(batch):

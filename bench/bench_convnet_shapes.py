@@ -43,8 +43,8 @@ import numpy as np
 # The peers run on the CPU: a JAX built with CUDA would otherwise pick a GPU.
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import (ISA_ENV, ROOT, keras_python, measure_interleaved, optional,  # noqa: E402
-                    table, write_json)
+from common import (ROOT, add_peer_options, keras_python,  # noqa: E402
+                    measure_interleaved, optional, table, torch_nchw_step, write_json)
 
 H = W = 32
 C_IN, N_OUT = 3, 10
@@ -126,17 +126,7 @@ def torch_model(filters: int, depth: int):
 def torch_step(net, batch: int):
     torch = optional("torch")
     model, opt = net
-    x, y = data(batch)
-    x = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))    # NCHW
-    y = torch.from_numpy(y)
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = -(y * torch.log_softmax(model(x), dim=1)).sum(1).mean()
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+    return torch_nchw_step(torch, model, opt, *data(batch))
 
 
 def one_thread(torch, step):
@@ -238,13 +228,7 @@ def main(argv=None):
     ap.add_argument("--batches", default="32,128", help="comma-separated batch sizes")
     ap.add_argument("--seconds", type=float, default=1.0, help="timing time per figure")
     ap.add_argument("--min-runs", type=int, default=5, help="fewest timed steps per figure")
-    ap.add_argument("--isa", default="native", choices=["native", *ISA_ENV],
-                    help="restrict graphc and the peers to this instruction set (common.py)")
-    ap.add_argument("--no-keras", action="store_true", help="skip Keras 3 / JAX")
-    ap.add_argument("--no-torch", action="store_true", help="skip PyTorch")
-    ap.add_argument("--keep-cache", action="store_true",
-                    help="use the usual graphc home (its compile cache) instead of a new one")
-    ap.add_argument("--timeout", type=float, default=900, help="seconds per Keras child")
+    add_peer_options(ap, timeout=900)
     args = ap.parse_args(argv)
     filters = _ints(args.filters, "filters")
     depths = _ints(args.depths, "depths")

@@ -36,7 +36,7 @@ import numpy as np
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import ISA_ENV, keras_python, optional, table, write_json  # noqa: E402
+from common import add_peer_options, keras_python, optional, table, write_json  # noqa: E402
 
 DEFAULT_DATA = "/work/shared/data/mnist.npz"
 BATCH, N_HID, N_OUT = 32, 1024, 10
@@ -224,13 +224,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=3, help="epochs per library (>= 2)")
     ap.add_argument("--data", default=DEFAULT_DATA, help="a local mnist.npz in Keras's layout")
-    ap.add_argument("--isa", default="native", choices=["native", *ISA_ENV],
-                    help="restrict graphc and the peers to this instruction set (common.py)")
-    ap.add_argument("--no-keras", action="store_true", help="skip Keras 3 / JAX")
-    ap.add_argument("--no-torch", action="store_true", help="skip PyTorch")
-    ap.add_argument("--keep-cache", action="store_true",
-                    help="use the usual graphc home (its compile cache) instead of a new one")
-    ap.add_argument("--timeout", type=float, default=1800, help="seconds for the Keras child")
+    add_peer_options(ap, timeout=1800)
     args = ap.parse_args(argv)
     if args.epochs < 2:
         raise SystemExit("--epochs must be at least 2: the first epoch holds the compile and "

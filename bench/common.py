@@ -254,3 +254,30 @@ def keras_python() -> str | None:
         if probe.returncode == 0:
             return py
     return None
+
+
+def torch_nchw_step(torch, model, opt, x_nhwc, y):
+    """One PyTorch training step of ``model`` on a fixed NHWC image batch (transposed once to
+    NCHW) with one-hot ``y``: softmax cross-entropy, ``opt``'s update. Returns ``step()``."""
+    x = torch.from_numpy(np.ascontiguousarray(x_nhwc.transpose(0, 3, 1, 2)))
+    y = torch.from_numpy(y)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = -(y * torch.log_softmax(model(x), dim=1)).sum(1).mean()
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def add_peer_options(ap, timeout: float) -> None:
+    """The options of the benchmarks with PyTorch and Keras 3 / JAX columns."""
+    ap.add_argument("--isa", default="native", choices=["native", *ISA_ENV],
+                    help="restrict graphc and the peers to this instruction set")
+    ap.add_argument("--no-keras", action="store_true", help="skip Keras 3 / JAX")
+    ap.add_argument("--no-torch", action="store_true", help="skip PyTorch")
+    ap.add_argument("--keep-cache", action="store_true",
+                    help="use the usual graphc home (its compile cache) instead of a new one")
+    ap.add_argument("--timeout", type=float, default=timeout,
+                    help="seconds for each Keras child process")
